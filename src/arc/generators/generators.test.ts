@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseSource } from '../parse.ts';
+import type { Grid, Pair, Task } from '../types.ts';
+import { DEFAULT_GRID_SIZE, FAMILIES, type Family, Rng, demoSuite, generateTask, trainingSuite } from './index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SEEDS = Array.from({ length: 40 }, (_, i) => 1000 + i);
+
+const h = (g: Grid) => g.length;
+const w = (g: Grid) => g[0].length;
+const same = (a: Grid, b: Grid) => JSON.stringify(a) === JSON.stringify(b);
+const cells = (g: Grid) => g.flatMap((row, r) => row.map((v, c) => ({ r, c, v })));
+
+function expectValidGrid(g: Grid, maxSide: number, where: string) {
+  expect(Array.isArray(g), where).toBe(true);
+  expect(h(g), where).toBeGreaterThanOrEqual(1);
+  expect(h(g), where).toBeLessThanOrEqual(maxSide);
+  expect(w(g), where).toBeGreaterThanOrEqual(1);
+  expect(w(g), where).toBeLessThanOrEqual(maxSide);
+  for (const row of g) {
+    expect(row.length, where).toBe(w(g));
+    for (const v of row) expect(Number.isInteger(v) && v >= 0 && v <= 9, `${where}: colour ${v}`).toBe(true);
+  }
+}
+
+/** Lines in the order of travel, written independently of the generators' linesAlong. */
+function travelLines(g: Grid, dir: string): number[][] {
+  const columns = g[0].map((_, c) => g.map((row) => row[c]));
+  if (dir === 'down') return columns;
+  if (dir === 'up') return columns.map((l) => l.slice().reverse());
+  if (dir === 'right') return g.map((l) => l.slice());
+  return g.map((l) => l.slice().reverse());
+}
+
+function zeroConnectedToEdge(g: Grid): Set<string> {
+  const seen = new Set<string>();
+  const todo = cells(g).filter(({ r, c, v }) => v === 0 && (r === 0 || c === 0 || r === h(g) - 1 || c === w(g) - 1));
+  while (todo.length) {
+    const { r, c } = todo.pop()!;
+    if (seen.has(`${r},${c}`)) continue;
+    seen.add(`${r},${c}`);
+    for (const [rr, cc] of [[r + 1, c], [r - 1, c], [r, c + 1], [r, c - 1]])
+      if (g[rr]?.[cc] === 0 && !seen.has(`${rr},${cc}`)) todo.push({ r: rr, c: cc, v: 0 });
+  }
+  return seen;
+}
+
+/**
+ * Each family's rule restated from its description, independently of its `apply`:
+ * a wrong generator fails here even if `apply` and the generator agree with each other.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const RULES: Record<string, (p: Pair, params: any) => void> = {
+  recolor: ({ input, output }, { from, to }) => {
+    expect(input.flat()).not.toContain(to);
+    cells(input).forEach(({ r, c, v }) => expect(output[r][c]).toBe(v === from ? to : v));
+  },
+  flip: ({ input, output }, { axis }) =>
+    cells(input).forEach(({ r, c, v }) =>
+      expect(axis === 'lr' ? output[r][w(input) - 1 - c] : output[h(input) - 1 - r][c]).toBe(v),
+    ),
+  rotate: ({ input, output }, { quarters }) => {
+    const [H, W] = [h(input), w(input)];
+    cells(input).forEach(({ r, c, v }) => {
+      if (quarters === 1) expect(output[c][H - 1 - r]).toBe(v);
+      if (quarters === 2) expect(output[H - 1 - r][W - 1 - c]).toBe(v);
+      if (quarters === 3) expect(output[W - 1 - c][r]).toBe(v);
+    });
+    expect([h(output), w(output)]).toEqual(quarters === 2 ? [H, W] : [W, H]);
+  },
+  gravity: ({ input, output }, { dir }) => {
+    const before = travelLines(input, dir);
+    travelLines(output, dir).forEach((line, i) => {
+      const moved = before[i].filter((v) => v !== 0);
+      expect(line).toEqual([...new Array(line.length - moved.length).fill(0), ...moved]);
+    });
+  },
+  'fill-enclosed': ({ input, output }, { fill }) => {
+    const open = zeroConnectedToEdge(input);
+    cells(input).forEach(({ r, c, v }) => {
+      const expected = v !== 0 || open.has(`${r},${c}`) ? v : fill;
+      expect(output[r][c]).toBe(expected);
+    });
+  },
+  'extend-lines': ({ input, output }, { dir }) => {
+    const outLines = travelLines(output, dir);
+    travelLines(input, dir).forEach((line, i) => {
+      let colour = 0;
+      line.forEach((v, k) => {
+        if (v !== 0) colour = v;
+        expect(outLines[i][k]).toBe(colour);
+      });
+    });
+  },
+  translate: ({ input, output }, { dir, dist }) => {
+    const [dr, dc] = { up: [-1, 0], down: [1, 0], left: [0, -1], right: [0, 1] }[dir as string]!;
+    cells(input).forEach(({ r, c, v }) => {
+      if (v !== 0) expect(output[r + dr * dist]?.[c + dc * dist]).toBe(v);
+    });
+    expect(output.flat().filter((v) => v !== 0).length).toBe(input.flat().filter((v) => v !== 0).length);
+  },
+  scale: ({ input, output }, { factor }) => {
+    expect([h(output), w(output)]).toEqual([h(input) * factor, w(input) * factor]);
+    cells(output).forEach(({ r, c, v }) => expect(v).toBe(input[Math.floor(r / factor)][Math.floor(c / factor)]));
+  },
+  denoise: ({ input, output }) =>
+    cells(input).forEach(({ r, c, v }) => {
+      const lone = [[1, 0], [-1, 0], [0, 1], [0, -1]].every(([dr, dc]) => input[r + dr]?.[c + dc] !== v);
+      expect(output[r][c]).toBe(lone ? 0 : v);
+    }),
+  'count-bar': ({ input, output }) => {
+    const coloured = input.flat().filter((v) => v !== 0);
+    expect(new Set(coloured).size).toBe(1);
+    expect(output).toEqual([coloured]);
+  },
+  symmetry: ({ input, output }, { axis, mask }) => {
+    expect(same(output, axis === 'lr' ? output.map((row) => row.slice().reverse()) : output.slice().reverse())).toBe(true);
+    expect(output.flat()).not.toContain(mask);
+    cells(input).forEach(({ r, c, v }) => {
+      if (v !== mask) expect(output[r][c]).toBe(v);
+    });
+  },
+  border: ({ input, output }, { colour }) =>
+    cells(input).forEach(({ r, c, v }) => {
+      const edge = r === 0 || c === 0 || r === h(input) - 1 || c === w(input) - 1;
+      expect(output[r][c]).toBe(edge ? colour : v);
+    }),
+  tile: ({ input, output }, { mode }) => {
+    const [H, W] = [h(input), w(input)];
+    expect([h(output), w(output)]).toEqual([2 * H, 2 * W]);
+    cells(output).forEach(({ r, c, v }) => {
+      const [qr, qc] = [r >= H, c >= W];
+      let [ir, ic] = [r % H, c % W];
+      if (mode === 'mirror' && qr) ir = H - 1 - ir;
+      if (mode === 'mirror' && qc) ic = W - 1 - ic;
+      expect(v).toBe(input[ir][ic]);
+    });
+  },
+  connect: ({ input, output }, { axis }) => {
+    const lines = (g: Grid) => (axis === 'row' ? g : g[0].map((_, c) => g.map((row) => row[c])));
+    const outLines = lines(output);
+    lines(input).forEach((line, i) => {
+      const marks = line.flatMap((v, k) => (v !== 0 ? [k] : []));
+      const expected = line.slice();
+      for (let j = 1; j < marks.length; j++)
+        if (line[marks[j]] === line[marks[j - 1]]) expected.fill(line[marks[j]], marks[j - 1], marks[j]);
+      expect(outLines[i]).toEqual(expected);
+    });
+  },
+};
+
+function generate(family: Family, seed: number) {
+  return generateTask(family, new Rng(seed), { id: `t-${family.name}-${seed}`, maxSide: DEFAULT_GRID_SIZE });
+}
+
+describe('task families', () => {
+  it('has at least 12 distinct families, each with a rule check', () => {
+    expect(new Set(FAMILIES.map((f) => f.name)).size).toBe(FAMILIES.length);
+    expect(FAMILIES.length).toBeGreaterThanOrEqual(12);
+    expect(Object.keys(RULES).sort()).toEqual(FAMILIES.map((f) => f.name).sort());
+  });
+
+  describe.each(FAMILIES.map((f) => [f.name, f] as const))('%s', (_name, family) => {
+    it('makes valid ARC tasks: 3-5 demonstrations, 1-2 solved tests, all grids on the canvas', () => {
+      for (const seed of SEEDS) {
+        const { task } = generate(family, seed);
+        expect(task.train.length).toBeGreaterThanOrEqual(3);
+        expect(task.train.length).toBeLessThanOrEqual(5);
+        expect(task.test.length).toBeGreaterThanOrEqual(1);
+        expect(task.test.length).toBeLessThanOrEqual(2);
+        [...task.train, ...task.test].forEach((p, i) => {
+          expectValidGrid(p.input, DEFAULT_GRID_SIZE, `${task.id} pair ${i} input`);
+          expect(p.output, `${task.id} pair ${i} has an output`).toBeDefined();
+          expectValidGrid(p.output!, DEFAULT_GRID_SIZE, `${task.id} pair ${i} output`);
+          expect(same(p.input, p.output!), `${task.id} pair ${i} changes something`).toBe(false);
+        });
+      }
+    });
+
+    it('is deterministic per seed and varies across seeds', () => {
+      expect(generate(family, 7)).toEqual(generate(family, 7));
+      const distinct = new Set(SEEDS.map((s) => JSON.stringify(generate(family, s).task.train)));
+      expect(distinct.size).toBe(SEEDS.length);
+    });
+
+    it('shows one rule on every pair, held-out tests included, on inputs never demonstrated', () => {
+      for (const seed of SEEDS) {
+        const { task, params } = generate(family, seed);
+        const pairs = [...task.train, ...task.test] as Pair[];
+        pairs.forEach((p) => {
+          RULES[family.name](p, params);
+          expect(family.apply(p.input, params)).toEqual(p.output);
+        });
+        const inputs = new Set(pairs.map((p) => JSON.stringify(p.input)));
+        expect(inputs.size, `${task.id}: every input is distinct`).toBe(pairs.length);
+      }
+    });
+
+    it('leaves no other parameter value that fits the demonstrations but answers differently', () => {
+      for (const seed of SEEDS) {
+        const { task, params } = generate(family, seed);
+        for (const alt of family.allParams ?? []) {
+          if (!task.train.every((p) => same(family.apply(p.input, alt), p.output))) continue;
+          for (const t of task.test) expect(family.apply(t.input, alt)).toEqual(family.apply(t.input, params));
+        }
+      }
+    });
+  });
+});
+
+describe('demo suite', () => {
+  const suite = demoSuite();
+
+  it('has at least 24 tasks, two or more per family, with demo ids', () => {
+    expect(suite.length).toBeGreaterThanOrEqual(24);
+    for (const family of FAMILIES) {
+      const mine = suite.filter((t) => t.family === family.name);
+      expect(mine.length, family.name).toBeGreaterThanOrEqual(2);
+      mine.forEach((t, i) => expect(t.task.id).toBe(`demo-${family.name}-${i + 1}`));
+    }
+  });
+
+  it('is what src/arc/demo/demo-tasks.json holds (regenerate with `trm gen` if this fails)', () => {
+    const file = path.resolve(here, '../demo/demo-tasks.json');
+    const parsed = parseSource({ name: 'demo-tasks.json', text: readFileSync(file, 'utf8'), source: 'demo' });
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.tasks).toEqual(suite.map((t) => t.task));
+  });
+
+  it('keeps its held-out test inputs out of the training set', () => {
+    const tasks: Task[] = suite.map((t) => t.task);
+    const hidden = new Set(tasks.flatMap((t) => t.test.map((p) => JSON.stringify(p.input))));
+    const training = trainingSuite({ perFamily: 30, heldOut: tasks });
+    expect(training.length).toBeGreaterThan(FAMILIES.length * 25);
+    for (const { task } of training)
+      for (const p of [...task.train, ...task.test]) expect(hidden.has(JSON.stringify(p.input))).toBe(false);
+  });
+});

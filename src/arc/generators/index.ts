@@ -1,0 +1,92 @@
+/**
+ * The project's own ARC-style task suite: 14 procedural families, the app's
+ * built-in demo tasks (`demo-<family>-<n>`) and the larger generated set the
+ * demo model is trained on. Every task is a pure function of (seed, family, n).
+ */
+import type { Grid, Task } from '../types.ts';
+import { border, countBar, recolor } from './colour.ts';
+import { type Family, generateTask } from './family.ts';
+import { flip, rotate, scale, tile, translate } from './geometry.ts';
+import { connect, denoise, extendLines, fillEnclosed, gravity, symmetry } from './objects.ts';
+import { Rng } from './rng.ts';
+
+export { type Family, generateTask } from './family.ts';
+export { Rng } from './rng.ts';
+
+export const FAMILIES: readonly Family[] = [
+  recolor,
+  flip,
+  rotate,
+  gravity,
+  fillEnclosed,
+  extendLines,
+  translate,
+  scale,
+  denoise,
+  countBar,
+  symmetry,
+  border,
+  tile,
+  connect,
+];
+
+/** Canvas side of the demo model: every generated grid fits in it. */
+export const DEFAULT_GRID_SIZE = 10;
+export const DEMO_SEED = 2026;
+export const TRAINING_SEED = 1;
+
+/** FNV-1a of the task's coordinates, so adding a family or a task never reshuffles the others. */
+function taskSeed(seed: number, family: string, n: number): number {
+  const text = `${seed}:${family}:${n}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export interface SuiteOptions {
+  gridSize?: number;
+  seed?: number;
+  perFamily?: number;
+}
+
+export interface FamilyTask {
+  family: string;
+  task: Task;
+}
+
+/** Tasks of one family drawn with distinct parameters where the family has enough of them. */
+function familyTasks(family: Family, prefix: string, seed: number, count: number, gridSize: number): Task[] {
+  const used = new Set<string>();
+  return Array.from({ length: count }, (_, i) => {
+    const n = i + 1;
+    const rng = new Rng(taskSeed(seed, family.name, n));
+    let params = family.sampleParams(rng);
+    for (let k = 0; k < 20 && used.has(JSON.stringify(params)); k++) params = family.sampleParams(rng);
+    used.add(JSON.stringify(params));
+    return generateTask(family, rng, { id: `${prefix}-${family.name}-${n}`, maxSide: gridSize, params }).task;
+  });
+}
+
+/** The app's built-in tasks: `perFamily` (default 2) per family. */
+export function demoSuite(opts: SuiteOptions = {}): FamilyTask[] {
+  const { gridSize = DEFAULT_GRID_SIZE, seed = DEMO_SEED, perFamily = 2 } = opts;
+  return FAMILIES.flatMap((family) =>
+    familyTasks(family, 'demo', seed, perFamily, gridSize).map((task) => ({ family: family.name, task: { ...task, source: 'demo' } })),
+  );
+}
+
+const gridKey = (g: Grid) => JSON.stringify(g);
+
+/**
+ * Many more tasks per family for training (`gen-<family>-<n>`). Tasks that show any
+ * grid of a held-out test input are dropped, so held-out tests stay unseen.
+ */
+export function trainingSuite(opts: SuiteOptions & { heldOut?: readonly Task[] } = {}): FamilyTask[] {
+  const { gridSize = DEFAULT_GRID_SIZE, seed = TRAINING_SEED, perFamily = 200, heldOut = [] } = opts;
+  const hidden = new Set(heldOut.flatMap((t) => t.test.map((p) => gridKey(p.input))));
+  return FAMILIES.flatMap((family) =>
+    familyTasks(family, 'gen', seed, perFamily, gridSize)
+      .filter((task) => ![...task.train, ...task.test].some((p) => hidden.has(gridKey(p.input))))
+      .map((task) => ({ family: family.name, task })),
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * The ONNX graphs of a TRM model (I/O contract: src/model/manifest.ts).
+ * Op by op this follows upstream trm.py/layers.py (trm-reference.md §4):
+ * sqrt(D)-scaled embeddings with the puzzle prefix, rotate-half RoPE with
+ * float32 tables, non-causal softmax attention, SwiGLU, post-norm weightless
+ * RMSNorm, lm_head over z_H[P:], q_head on z_H[:, 0].
+ * Block weights are emitted once per graph and shared by every use, so the
+ * fused step graph unrolls 15 `f` calls over a single set of initializers.
+ */
+import type { ModelConfig, Precision } from '../model/manifest.ts';
+import { DataType, GraphBuilder, i64bytes } from './onnx.ts';
+import { quantizeInt8, quantizeNBits4, toHalf, transpose } from './quantize.ts';
+
+export interface LayerWeights {
+  qkv: Float32Array; // [3D, D]
+  o: Float32Array; // [D, D]
+  gateUp: Float32Array; // [2I, D]
+  down: Float32Array; // [D, I]
+}
+
+export interface TrmWeights {
+  H_init: Float32Array;
+  L_init: Float32Array;
+  embed: Float32Array; // [V, D]
+  lmHead: Float32Array; // [V, D]
+  qHeadW: Float32Array; // [2, D]
+  qHeadB: Float32Array; // [2]
+  layers: LayerWeights[];
+}
+
+const B = 'batch';
+const F = DataType.FLOAT;
+
+/** A linear layer y = x·Wᵀ in some precision; `apply` may be called many times. */
+type Linear = (x: string) => string;
+
+function makeLinear(g: GraphBuilder, name: string, w: Float32Array, out: number, inp: number, precision: Precision): Linear {
+  switch (precision) {
+    case 'fp32': {
+      const wt = g.f32(name, [inp, out], transpose(w, out, inp));
+      return (x) => g.o('MatMul', [x, wt]);
+    }
+    case 'fp16': {
+      // Weights and the matmul in half precision; the residual stream, norms,
+      // RoPE and softmax stay float32 (as upstream keeps them under bf16).
+      const h = toHalf(transpose(w, out, inp));
+      const wt = g.init(name, DataType.FLOAT16, [inp, out], new Uint8Array(h.buffer));
+      return (x) => g.o('Cast', [g.o('MatMul', [g.o('Cast', [x], { to: DataType.FLOAT16 }), wt])], { to: F });
+    }
+    case 'q8': {
+      const { q, scale } = quantizeInt8(w, out, inp);
+      const qn = g.init(`${name}_q8`, DataType.INT8, [inp, out], new Uint8Array(q.buffer));
+      const sn = g.f32(`${name}_scale`, [out], scale);
+      const zp = g.init(`${name}_zp`, DataType.INT8, [out], new Uint8Array(out));
+      const wt = g.o('DequantizeLinear', [qn, sn, zp], { axis: 1 });
+      return (x) => g.o('MatMul', [x, wt]);
+    }
+    case 'q4': {
+      const q = quantizeNBits4(w, out, inp);
+      const bn = g.init(`${name}_q4`, DataType.UINT8, [out, q.kBlocks, q.blockSize / 2], q.packed);
+      const sn = g.f32(`${name}_scales`, [out * q.kBlocks], q.scales);
+      return (x) => g.o('MatMulNBits', [x, bn, sn], { K: inp, N: out, bits: 4, block_size: q.blockSize }, { domain: 'com.microsoft' });
+    }
+  }
+}
+
+/** RoPE tables exactly as upstream builds them: every intermediate rounded to float32. */
+export function ropeTables(c: ModelConfig): { cos: Float32Array; sin: Float32Array } {
+  const hd = c.hidden_size / c.num_heads, S = c.puzzle_emb_len + c.seq_len, half = hd / 2;
+  const f = Math.fround;
+  const invFreq = Array.from({ length: half }, (_, k) => f(1 / f(Math.pow(c.rope_theta, f(f(2 * k) / hd)))));
+  const cos = new Float32Array(S * hd), sin = new Float32Array(S * hd);
+  for (let t = 0; t < S; t++) {
+    for (let k = 0; k < half; k++) {
+      const a = f(t * invFreq[k]);
+      cos[t * hd + k] = cos[t * hd + k + half] = Math.cos(a);
+      sin[t * hd + k] = sin[t * hd + k + half] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+interface LevelHandle {
+  layers: { qkv: Linear; o: Linear; gateUp: Linear; down: Linear }[];
+  cos: string;
+  sin: string;
+}
+
+function levelWeights(g: GraphBuilder, c: ModelConfig, w: TrmWeights, precision: Precision): LevelHandle {
+  const D = c.hidden_size, I = c.intermediate_size, hd = D / c.num_heads, S = c.puzzle_emb_len + c.seq_len;
+  const { cos, sin } = ropeTables(c);
+  return {
+    cos: g.f32('rope_cos', [S, hd], cos),
+    sin: g.f32('rope_sin', [S, hd], sin),
+    layers: w.layers.map((l, i) => ({
+      qkv: makeLinear(g, `L${i}_qkv`, l.qkv, 3 * D, D, precision),
+      o: makeLinear(g, `L${i}_o`, l.o, D, D, precision),
+      gateUp: makeLinear(g, `L${i}_gate_up`, l.gateUp, 2 * I, D, precision),
+      down: makeLinear(g, `L${i}_down`, l.down, D, I, precision),
+    })),
+  };
+}
+
+function rmsNorm(g: GraphBuilder, x: string, eps: number): string {
+  const variance = g.o('ReduceMean', [g.o('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  return g.o('Mul', [x, g.o('Reciprocal', [g.o('Sqrt', [g.o('Add', [variance, g.scalarF32(eps)])])])]);
+}
+
+/** L_level(state + (injA + injB)): upstream's f, all L_layers blocks. */
+function emitLevel(g: GraphBuilder, c: ModelConfig, h: LevelHandle, state: string, injA: string, injB: string | null, output?: string): string {
+  const D = c.hidden_size, I = c.intermediate_size, nH = c.num_heads, hd = D / nH;
+  let x = g.o('Add', [state, injB ? g.o('Add', [injA, injB]) : injA]);
+  const heads = (t: string) => g.o('Transpose', [g.o('Reshape', [t, g.i64([0, 0, nH, hd])])], { perm: [0, 2, 1, 3] });
+  const rope = (t: string) => {
+    const [a, b] = g.op('Split', [t, g.i64([hd / 2, hd / 2])], { axis: -1 }, { outputs: 2 });
+    const rotated = g.o('Concat', [g.o('Neg', [b]), a], { axis: -1 });
+    return g.o('Add', [g.o('Mul', [t, h.cos]), g.o('Mul', [rotated, h.sin])]);
+  };
+  h.layers.forEach((l, i) => {
+    const [q, k, v] = g.op('Split', [l.qkv(x), g.i64([D, D, D])], { axis: -1 }, { outputs: 3 });
+    const qr = g.o('Mul', [rope(heads(q)), g.scalarF32(1 / Math.sqrt(hd))]);
+    const kr = rope(heads(k));
+    const scores = g.o('MatMul', [qr, g.o('Transpose', [kr], { perm: [0, 1, 3, 2] })]);
+    const att = g.o('MatMul', [g.o('Softmax', [scores], { axis: -1 }), heads(v)]);
+    const merged = g.o('Reshape', [g.o('Transpose', [att], { perm: [0, 2, 1, 3] }), g.i64([0, 0, D])]);
+    x = rmsNorm(g, g.o('Add', [x, l.o(merged)]), c.rms_norm_eps);
+    const [gate, up] = g.op('Split', [l.gateUp(x), g.i64([I, I])], { axis: -1 }, { outputs: 2 });
+    const act = g.o('Mul', [g.o('Mul', [gate, g.o('Sigmoid', [gate])]), up]);
+    x = rmsNorm(g, g.o('Add', [x, l.down(act)]), c.rms_norm_eps);
+    if (i === h.layers.length - 1 && output) x = g.o('Identity', [x], undefined, { output });
+  });
+  return x;
+}
+
+function emitInput(g: GraphBuilder, c: ModelConfig, w: TrmWeights, tokens: string, puzzle: string): string {
+  const D = c.hidden_size, P = c.puzzle_emb_len;
+  const tok = g.o('Gather', [g.f32('embed_tokens', [c.vocab_size, D], w.embed), tokens], { axis: 0 });
+  const padCount = P * D - c.puzzle_emb_ndim;
+  const padded = padCount ? g.o('Pad', [puzzle, g.i64([0, 0, 0, padCount])]) : puzzle;
+  const prefix = g.o('Reshape', [padded, g.i64([0, P, D])]);
+  return g.o('Mul', [g.o('Concat', [prefix, tok], { axis: 1 }), g.scalarF32(Math.sqrt(D))]);
+}
+
+function emitReadout(g: GraphBuilder, c: ModelConfig, w: TrmWeights, zH: string, outputs: { logits?: boolean; confidence?: boolean }) {
+  const D = c.hidden_size, P = c.puzzle_emb_len, S = P + c.seq_len, V = c.vocab_size;
+  const grid = g.o('Slice', [zH, g.i64([P]), g.i64([S]), g.i64([1])]);
+  const logits = g.o('MatMul', [grid, g.f32('lm_head', [D, V], transpose(w.lmHead, V, D))], undefined, outputs.logits ? { output: 'logits' } : {});
+  g.o('Cast', [g.o('ArgMax', [logits], { axis: -1, keepdims: 0 })], { to: DataType.UINT8 }, { output: 'grid' });
+  if (outputs.confidence) g.o('ReduceMax', [g.o('Softmax', [logits], { axis: -1 })], { axes: [-1], keepdims: 0 }, { output: 'confidence' });
+  const idx = (i: number) => g.init(g.fresh('idx'), DataType.INT64, [], i64bytes([i]));
+  const first = g.o('Gather', [zH, idx(0)], { axis: 1 });
+  const q = g.o('Add', [g.o('MatMul', [first, g.f32('q_head', [D, 2], transpose(w.qHeadW, 2, D))]), g.f32('q_head_bias', [2], w.qHeadB)]);
+  g.o('Gather', [q, idx(0)], { axis: 1 }, { output: 'q_halt' });
+  g.o('Gather', [q, idx(1)], { axis: 1 }, { output: 'q_continue' });
+}
+
+export function buildEmbedGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
+  const g = new GraphBuilder('trm_embed');
+  const S = c.puzzle_emb_len + c.seq_len, D = c.hidden_size;
+  g.input('tokens', DataType.INT32, [B, c.seq_len]);
+  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
+  const x = g.o('Identity', [emitInput(g, c, w, 'tokens', 'puzzle')], undefined, { output: 'x' });
+  const shape = g.o('Shape', [x]);
+  g.o('Expand', [g.f32('H_init', [D], w.H_init), shape], undefined, { output: 'z_H' });
+  g.o('Expand', [g.f32('L_init', [D], w.L_init), shape], undefined, { output: 'z_L' });
+  g.o('Expand', [g.scalarF32(0), shape], undefined, { output: 'zeros' });
+  for (const n of ['x', 'z_H', 'z_L', 'zeros']) g.output(n, F, [B, S, D]);
+  return g.toModel();
+}
+
+export function buildBlockGraph(c: ModelConfig, w: TrmWeights, precision: Precision): Uint8Array {
+  const g = new GraphBuilder(`trm_block_${precision}`);
+  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
+  for (const n of ['state', 'inj_a', 'inj_b']) g.input(n, F, dims);
+  emitLevel(g, c, levelWeights(g, c, w, precision), 'state', 'inj_a', 'inj_b', 'out');
+  g.output('out', F, dims);
+  return g.toModel();
+}
+
+export function buildReadoutGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
+  const g = new GraphBuilder('trm_readout');
+  g.input('z_H', F, [B, c.puzzle_emb_len + c.seq_len, c.hidden_size]);
+  emitReadout(g, c, w, 'z_H', { logits: true, confidence: true });
+  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
+  g.output('grid', DataType.UINT8, [B, c.seq_len]);
+  g.output('confidence', F, [B, c.seq_len]);
+  g.output('q_halt', F, [B]);
+  g.output('q_continue', F, [B]);
+  return g.toModel();
+}
+
+/** One whole ACT step in a single graph (for benchmarks: no per-block dispatch overhead). */
+export function buildStepGraph(c: ModelConfig, w: TrmWeights, precision: Precision): Uint8Array {
+  const g = new GraphBuilder(`trm_step_${precision}`);
+  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
+  g.input('tokens', DataType.INT32, [B, c.seq_len]);
+  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
+  g.input('z_H', F, dims);
+  g.input('z_L', F, dims);
+  const x = emitInput(g, c, w, 'tokens', 'puzzle');
+  const level = levelWeights(g, c, w, precision);
+  let zH = 'z_H', zL = 'z_L';
+  for (let h = 0; h < c.H_cycles; h++) {
+    for (let l = 0; l < c.L_cycles; l++) zL = emitLevel(g, c, level, zL, zH, x);
+    const last = h === c.H_cycles - 1;
+    zH = emitLevel(g, c, level, zH, zL, null, last ? 'z_H_out' : undefined);
+  }
+  g.o('Identity', [zL], undefined, { output: 'z_L_out' });
+  emitReadout(g, c, w, zH, {});
+  g.output('z_H_out', F, dims);
+  g.output('z_L_out', F, dims);
+  g.output('grid', DataType.UINT8, [B, c.seq_len]);
+  g.output('q_halt', F, [B]);
+  g.output('q_continue', F, [B]);
+  return g.toModel();
+}

@@ -1,0 +1,205 @@
+/**
+ * The inference worker: owns onnxruntime-web (the native WebGPU EP build, which also runs WASM;
+ * ORT's own proxy worker cannot carry WebGPU buffers), the model cache and the one running solve.
+ * Load, solve and dispose run strictly one after another (a promise queue), so session.run()
+ * calls never overlap; pause / resume / step / cancel act immediately on the running solve.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import type { Precision } from '../model/manifest.ts';
+import { ResilientStore } from '../model/cache.ts';
+import { ModelSource } from '../model/loader.ts';
+import { planVariants, puzzleRows } from '../model/puzzles.ts';
+import { chooseBackend, fallbackChoice, probePlatform } from './backend.ts';
+import { RunController } from './control.ts';
+import { CancelledError, DeviceLostError, InvalidRequestError, NoModelLoadedError, serializeError, SessionCreateError } from './errors.ts';
+import type { BackendChoice, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent } from './protocol.ts';
+import type { TrmSessions } from './recursion.ts';
+import { openSessions, releaseSessions } from './sessions.ts';
+import { solveTestInput } from './solve.ts';
+
+const DEFAULT_MAX_VARIANTS = 8;
+
+const post = (e: WorkerEvent, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(e, transfer);
+const notice = (n: Notice) => post({ type: 'notice', notice: n });
+
+ort.env.wasm.proxy = false;
+ort.env.logLevel = 'error';
+
+const store = new ResilientStore((reason) => notice({ kind: 'cache-unavailable', reason }));
+
+interface Loaded {
+  source: ModelSource;
+  options: LoadOptions;
+  choice: BackendChoice;
+  /** Undefined only while sessions are being (re)created. */
+  sessions: TrmSessions | undefined;
+  loadMs: number;
+}
+
+let probed: Promise<Probe> | undefined;
+let loaded: Loaded | undefined;
+let running: RunController | undefined;
+/** Set when the WebGPU device reports loss; the next solve moves to WASM first. */
+let gpuLost: string | undefined;
+/** Bumped by cancel: queued solves from before it are dropped unrun. */
+let generation = 0;
+let queue: Promise<unknown> = Promise.resolve();
+
+const probe = () => (probed ??= probePlatform());
+const available = (l: { source: ModelSource }) => Object.keys(l.source.manifest.graphs.block) as Precision[];
+
+function serial<T>(job: () => Promise<T>): Promise<T> {
+  const next = queue.then(job, job);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+async function createSessions(source: ModelSource, choice: BackendChoice, options: LoadOptions, onProgress?: (e: WorkerEvent) => void, id = 0): Promise<TrmSessions> {
+  const g = source.manifest.graphs;
+  const block = g.block[choice.precision]!;
+  const files = await source.files([g.embed, block, g.readout], (progress) => onProgress?.({ type: 'progress', id, progress }));
+  const webgpu = choice.backend === 'webgpu';
+  if (webgpu && options.debug?.failWebGpu === 'session') throw new SessionCreateError('WebGPU session creation failed on purpose (debug.failWebGpu)');
+  let sessions: TrmSessions;
+  try {
+    sessions = await openSessions(ort, source.manifest, async (path) => files.get(path)!, {
+      precision: choice.precision,
+      sessionOptions: { executionProviders: [choice.backend] },
+      // The carry (x, z_H, z_L) stays on the GPU between calls; only readouts come back.
+      keepOnDevice: webgpu,
+    });
+  } catch (e) {
+    throw new SessionCreateError(`cannot open the ${choice.precision} graphs on ${choice.backend}: ${(e as Error).message}`, { backend: choice.backend, precision: choice.precision });
+  }
+  if (webgpu) {
+    const device = (await ort.env.webgpu.device) as unknown as { lost: Promise<{ message: string }>; destroy(): void };
+    gpuLost = undefined;
+    void device.lost.then((info) => { gpuLost = info.message || 'the GPU device was lost'; });
+    if (options.debug?.failWebGpu === 'device-lost') device.destroy();
+  }
+  return sessions;
+}
+
+async function release(sessions: TrmSessions | undefined) {
+  // A lost device can make release throw; the sessions are unusable either way.
+  if (sessions) await releaseSessions(sessions).catch(() => undefined);
+}
+
+/** Moves the model to WASM, keeping its files in memory (and cache), and tells the UI. */
+async function fallBack(l: Loaded, why: string, id = 0): Promise<void> {
+  const from = l.choice.backend;
+  await release(l.sessions);
+  l.choice = fallbackChoice(await probe(), available(l), l.options.precision ?? 'auto', why);
+  l.sessions = await createSessions(l.source, l.choice, l.options, post, id);
+  notice({ kind: 'backend-fallback', from, to: 'wasm', reason: why });
+  post({ type: 'backend', backend: l.choice });
+}
+
+async function load(id: number, url: string, options: LoadOptions): Promise<ModelInfo> {
+  const t0 = performance.now();
+  const previous = loaded;
+  loaded = undefined;
+  await release(previous?.sessions);
+  const source = await ModelSource.open(url, { store, onNotice: notice, revalidate: options.revalidate });
+  const l: Loaded = {
+    source, options, loadMs: 0,
+    choice: chooseBackend(await probe(), available({ source }), options.backend, options.precision),
+    sessions: undefined,
+  };
+  try {
+    l.sessions = await createSessions(source, l.choice, options, post, id);
+  } catch (e) {
+    if (l.choice.backend !== 'webgpu') throw e;
+    await fallBack(l, (e as Error).message, id);
+  }
+  l.loadMs = performance.now() - t0;
+  loaded = l;
+  const m = source.manifest;
+  const cache = { store: store.kind, ...(await store.status()) };
+  return {
+    name: m.name, url, config: m.config, backend: l.choice, precisions: available(l),
+    taskIds: Object.keys(m.puzzles.tasks), hasTable: !!m.puzzles.table,
+    cache, networkBytes: source.networkBytes, loadMs: l.loadMs,
+  };
+}
+
+async function solve(id: number, req: SolveRequest, queuedAt: number): Promise<SolveResult> {
+  if (queuedAt !== generation) throw new CancelledError('cancelled before it started');
+  const l = loaded;
+  if (!l) throw new NoModelLoadedError('no model is loaded: call load() first');
+  const test = req.task?.test?.[req.testIndex];
+  if (!test) throw new InvalidRequestError(`task ${req.task?.id} has no test input ${req.testIndex}`, { taskId: req.task?.id, testIndex: req.testIndex });
+  const m = l.source.manifest;
+  const plan = planVariants(m, req.task, req.maxVariants ?? DEFAULT_MAX_VARIANTS);
+  const puzzle = puzzleRows(m, plan, plan.file ? await l.source.file(plan.file) : undefined);
+
+  const control = new RunController(req.startPaused ?? false, (state) => post({ type: 'state', state }));
+  running = control;
+  const attempt = async () => {
+    if (l.choice.backend === 'webgpu' && gpuLost) await fallBack(l, `device lost: ${gpuLost}`);
+    post({ type: 'started', id, variants: plan.variants, backend: l.choice });
+    post({ type: 'state', state: control.state });
+    return solveTestInput(ort, l.sessions!, {
+      config: m.config, taskId: req.task.id, testIndex: req.testIndex, input: test.input,
+      variants: plan.variants, puzzle, backend: l.choice, steps: req.steps, stopAtHalt: req.stopAtHalt, control,
+      onFrame: (f) => {
+        // Fresh copies: the transfer list must not name one buffer twice, and ORT may reuse its own.
+        const frame = { ...f, tokens: f.tokens.slice(), confidence: f.confidence.slice(), qHalt: f.qHalt.slice(), qContinue: f.qContinue.slice() };
+        post({ type: 'frame', id, frame }, [frame.tokens.buffer, frame.confidence.buffer, frame.qHalt.buffer, frame.qContinue.buffer]);
+      },
+    });
+  };
+  try {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (e instanceof CancelledError || l.choice.backend !== 'webgpu') throw e;
+      const why = gpuLost ? `device lost: ${gpuLost}` : (e as Error).message;
+      await fallBack(l, why);
+      notice({ kind: 'solve-restarted', reason: `WebGPU failed mid-solve (${why}); restarted on WASM` });
+      return await attempt();
+    }
+  } catch (e) {
+    if (gpuLost && l.choice.backend === 'webgpu' && !(e instanceof CancelledError)) throw new DeviceLostError(`the GPU device was lost: ${gpuLost}`);
+    throw e;
+  } finally {
+    running = undefined;
+    post({ type: 'state', state: 'idle' });
+  }
+}
+
+async function handle(r: Request): Promise<ReplyValues[RequestType]> {
+  switch (r.type) {
+    case 'probe': return probe();
+    case 'load': return serial(() => load(r.id, r.url, r.options ?? {}));
+    case 'solve': {
+      const queuedAt = generation;
+      return serial(() => solve(r.id, r.request, queuedAt));
+    }
+    case 'pause': return running ? running.pause() : 'idle';
+    case 'resume': return running ? running.resume() : 'idle';
+    case 'step': return running ? running.step() : 'idle';
+    case 'cancel':
+      generation++;
+      running?.cancel();
+      return 'idle';
+    case 'cache-status': return { store: store.kind, ...(await store.status()) };
+    case 'clear-cache': return store.clear();
+    case 'dispose':
+      return serial(async () => {
+        await release(loaded?.sessions);
+        loaded = undefined;
+        return null;
+      });
+    default:
+      throw new InvalidRequestError(`unknown request type ${JSON.stringify((r as { type: unknown }).type)}`);
+  }
+}
+
+self.onmessage = (e: MessageEvent<Request>) => {
+  const r = e.data;
+  handle(r).then(
+    (value) => post({ type: 'reply', id: r.id, value }),
+    (error) => post({ type: 'error', id: r.id, error: serializeError(error) }),
+  );
+};

@@ -1,0 +1,73 @@
+/**
+ * Imperative drawing for the live visualizer: frames arrive faster than React should render,
+ * so canvases are painted from store subscriptions with the shared drawGrid.
+ */
+import { useEffect } from 'react';
+import { PALETTES } from '../../arc/palette.ts';
+import type { Grid } from '../../arc/types.ts';
+import type { AppState } from '../../state/store.ts';
+import { drawGrid, fitCellSize, gridPixelSize, type DrawGridOptions } from '../grid/drawGrid.ts';
+import { appStore } from '../useAppStore.ts';
+
+export interface PaintOptions extends Pick<DrawGridOptions, 'alpha' | 'highlight'> {
+  maxWidth: number;
+  maxHeight: number;
+  maxCell?: number;
+  minCell?: number;
+}
+
+/** Sizes `canvas` to the grid (devicePixelRatio-sharp) and draws it with the user's display settings. */
+export function paintGrid(canvas: HTMLCanvasElement, grid: Grid, settings: AppState['settings'], o: PaintOptions): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const rows = grid.length, cols = grid[0]?.length ?? 0;
+  if (rows === 0 || cols === 0) {
+    // A 0×0 crop: the model did not start its canvas with a colour.
+    canvas.width = canvas.height = 0;
+    canvas.style.width = canvas.style.height = '0px';
+    return;
+  }
+  const cellSize = fitCellSize(rows, cols, o.maxWidth, o.maxHeight, { min: o.minCell ?? 2, max: o.maxCell ?? 32 });
+  const { width, height } = gridPixelSize(rows, cols, { cellSize, gridLines: settings.gridLines });
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  drawGrid(ctx, grid, {
+    palette: PALETTES[settings.palette].colors,
+    cellSize,
+    gridLines: settings.gridLines,
+    numbers: settings.showNumbers,
+    alpha: o.alpha,
+    highlight: o.highlight,
+  });
+}
+
+/**
+ * Calls `draw` with the store state whenever the live run, the shown frame or variant, or the
+ * display settings change, at most once per animation frame, without re-rendering React.
+ */
+export function useLiveDraw(draw: (s: AppState) => void, deps: readonly unknown[]): void {
+  useEffect(() => {
+    let last: unknown[] = [];
+    let pending = 0;
+    const run = () => {
+      pending = 0;
+      const s = appStore.getState();
+      const keys = [s.solve.live, s.solve.frame, s.solve.variant, s.settings];
+      if (keys.every((k, i) => k === last[i])) return;
+      last = keys;
+      draw(s);
+    };
+    run();
+    const unsubscribe = appStore.subscribe(() => {
+      if (!pending) pending = requestAnimationFrame(run);
+    });
+    return () => {
+      unsubscribe();
+      cancelAnimationFrame(pending);
+    };
+  }, deps);
+}
