@@ -193,7 +193,8 @@ describe('engine in Chromium', () => {
           const engine = new window.trm.TrmEngine();
           const info = await engine.load(url, { backend, precision: 'fp32' });
           const frames: FrameBatch[] = [];
-          const result = await engine.solve({ task, testIndex: 0, steps: 2, maxVariants: 2 }, { onFrameBatch: (f) => frames.push(f) });
+          // 'tiny-a' has trained rows in the tiny model: three variants from its own rows file, one batch.
+          const result = await engine.solve({ task: { ...task, id: 'tiny-a' }, testIndex: 0, steps: 2, maxVariants: 3 }, { onFrameBatch: (f) => frames.push(f) });
           await engine.dispose();
           return { info, result, frames: frames.map((f) => ({ act: f.act, h: f.h, tokens: Array.from(f.tokens), grids: f.grids, qHalt: Array.from(f.qHalt) })) };
         };
@@ -204,10 +205,11 @@ describe('engine in Chromium', () => {
       expect(out.gpu.info.backend.backend).toBe('webgpu');
       expect(out.cpu.info.backend.backend).toBe('wasm');
       expect(out.gpu.frames.length).toBe(2 * out.gpu.info.config.H_cycles);
+      expect(out.gpu.result.variants.map((v) => v.source)).toEqual(['task', 'task', 'task']);
       expect(new Set(out.gpu.frames.flatMap((f) => f.tokens)).size).toBeGreaterThan(2); // not a degenerate all-same canvas
       expect(out.gpu.frames.map((f) => [f.act, f.h, f.tokens, f.grids])).toEqual(out.cpu.frames.map((f) => [f.act, f.h, f.tokens, f.grids]));
       out.gpu.frames.forEach((f, i) => f.qHalt.forEach((q, v) => expect(Math.abs(q - out.cpu.frames[i].qHalt[v])).toBeLessThan(1e-3)));
-      console.log(`tiny fp32, batch 2: WebGPU (SwiftShader) per H-cycle ${out.gpu.result.timings.perHCycleMs.toFixed(0)} ms, WASM ${out.cpu.result.timings.perHCycleMs.toFixed(0)} ms`);
+      console.log(`tiny fp32, batch 3: WebGPU (SwiftShader) per H-cycle ${out.gpu.result.timings.perHCycleMs.toFixed(0)} ms, WASM ${out.cpu.result.timings.perHCycleMs.toFixed(0)} ms`);
     } finally {
       await b.close();
     }

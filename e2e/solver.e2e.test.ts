@@ -89,6 +89,15 @@ test('solve a demo task: frames stream, the timeline scrubs, the vote and pass@2
   await page.getByRole('button', { name: 'Latest' }).click();
   await expect.poll(() => frameGrid()).toEqual(last);
 
+  // Accuracy against the known solution is reported per frame.
+  expect(await page.locator('.frame-info').innerText()).toMatch(/solution/);
+  // The confidence view paints the same grid differently (cell opacity = confidence).
+  const pixels = () => page.locator('canvas.prediction').evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+  const changesView = await pixels();
+  await page.getByRole('radio', { name: 'confidence' }).check();
+  await expect.poll(pixels).not.toBe(changesView);
+  await page.getByRole('radio', { name: 'changed cells' }).check();
+
   // The q chart has one point per ACT step.
   expect(await attr('canvas[aria-label="Halting confidence chart"]', 'data-points')).toBe('16');
 
@@ -138,6 +147,18 @@ test('Export submission writes a valid Kaggle submission.json for every loaded t
   expect(validateSubmission(submission, demoTasks)).toEqual([]);
   expect(JSON.stringify(submission[TASK_ID][0].attempt_1)).toBe(await attr('[data-attempt="1"]', 'data-grid'));
   await expect.poll(() => page.locator('[data-export-note]').innerText()).toMatch(/placeholder/);
+});
+
+test('Solve all shows progress over the loaded tasks and can be cancelled', async () => {
+  await page.getByRole('button', { name: 'Solve all' }).click();
+  const progress = page.locator('[data-tasks-total]');
+  await expect.poll(() => progress.getAttribute('data-tasks-total')).toBe(String(demoTasks.length));
+  // Cancel once the first task's frames are streaming (it is not demo-flip-1, which is solved).
+  await expect.poll(() => page.getByRole('slider', { name: 'Frame' }).getAttribute('max'), { timeout: 120_000 }).not.toBe('0');
+  await page.getByRole('region', { name: 'Solver' }).getByRole('button', { name: 'Cancel' }).last().click();
+  await expect.poll(() => progress.innerText(), { timeout: 60_000 }).toMatch(/stopped \(cancelled\)/);
+  expect(await page.getByRole('progressbar', { name: 'Solve all progress' }).getAttribute('max')).toBe(String(demoTasks.reduce((n, t) => n + t.test.length, 0)));
+  expect(await attr('[data-run-status]', 'data-run-status')).toBe('cancelled');
 });
 
 test('results survive a reload (IndexedDB)', async () => {

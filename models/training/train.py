@@ -409,7 +409,7 @@ def write_parity(out_dir, model, ds, count=3):
 # ----------------------------------------------------------------------------- main
 
 # Settings that may change between a run and its resumption (they do not change what is learned).
-RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes')
+RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes', 'export_current')
 
 
 def run_identity(args):
@@ -448,6 +448,8 @@ def parse_args(argv=None):
     p.add_argument('--log-every', type=int, default=25)
     p.add_argument('--eval-every', type=int, default=1000)
     p.add_argument('--save-minutes', type=float, default=5)
+    p.add_argument('--export-current', action='store_true',
+                   help='do not train: write the outputs from the last saved state of --run (an interim model)')
     return p.parse_args(argv)
 
 
@@ -504,6 +506,11 @@ def main(argv=None):
                         step=step, elapsed=elapsed), tmp)
         os.replace(tmp, state_path)
 
+    if args.export_current:
+        if step == 0:
+            raise SystemExit(f'{state_path}: nothing saved yet to export')
+        return export(args, ema.copy_of(model), ds, cfg, step, elapsed, out_dir, log)
+
     stop = {'now': False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
@@ -539,10 +546,14 @@ def main(argv=None):
         log(f'stopped at step {step}; run the same command again to resume')
         return 1
 
-    final = ema.copy_of(model)
+    return export(args, ema.copy_of(model), ds, cfg, step, elapsed, out_dir, log)
+
+
+def export(args, final, ds, cfg, step, elapsed, out_dir, log):
+    """Score the EMA model on the held-out demo tests and write the upstream-format outputs."""
     r = evaluate(final, ds)
-    log(f"final eval: demo pass@1 {r['pass1']:.3f} pass@2 {r['pass2']:.3f} ({len(r['solved_pass2'])}/{r['tasks']} tasks) "
-        f"| exact by ACT step {r['per_step_exact']}")
+    log(f"eval of step {step} (EMA): demo pass@1 {r['pass1']:.3f} pass@2 {r['pass2']:.3f} "
+        f"({len(r['solved_pass2'])}/{r['tasks']} tasks) | exact by ACT step {r['per_step_exact']}")
     os.makedirs(out_dir, exist_ok=True)
     torch.save(upstream_state_dict(final), os.path.join(out_dir, f'step_{step}'))
     write_all_config(os.path.join(out_dir, 'all_config.yaml'), args, cfg, len(ds.identifiers))

@@ -4,7 +4,6 @@
  * predictions before voting. Variant names follow upstream: `{task}|||t{tid}|||{10 mapping digits}`.
  */
 import { Rng } from './generators/rng.ts';
-import { cropTokens } from './tokens.ts';
 import type { Grid, Task } from './types.ts';
 import { gridHash } from './vote.ts';
 
@@ -20,7 +19,7 @@ export const IDENTITY_PERM: readonly number[] = Object.freeze([0, 1, 2, 3, 4, 5,
 export const IDENTITY: Augmentation = Object.freeze({ tid: 0, perm: IDENTITY_PERM });
 /** DIHEDRAL_INVERSE[t] undoes transform t (rot90 ⇄ rot270, the rest are involutions). */
 export const DIHEDRAL_INVERSE: readonly number[] = Object.freeze([0, 3, 2, 1, 4, 5, 6, 7]);
-export const VARIANT_SEPARATOR = '|||';
+const VARIANT_SEPARATOR = '|||';
 
 /**
  * Transform `tid` of an H×W array, written as out[i][j] (numpy: rot90 k=1..3, fliplr, flipud, .T,
@@ -62,11 +61,6 @@ export function augmentGrid(grid: Grid, aug: Augmentation): Grid {
 /** Inverse, as upstream's inverse_aug: geometry undone first, then colours. */
 export function inverseAugmentGrid(grid: Grid, aug: Augmentation): Grid {
   return mapColours(dihedral(grid, DIHEDRAL_INVERSE[aug.tid]), invertPerm(aug.perm));
-}
-
-/** A variant's predicted canvas back in the original task's frame: evaluator crop, then inverse. */
-export function decodePrediction(tokens: ArrayLike<number>, gridSize: number, aug: Augmentation): Grid {
-  return inverseAugmentGrid(cropTokens(tokens, gridSize), aug);
 }
 
 function checkPerm(perm: readonly number[], where: string): void {

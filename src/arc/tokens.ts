@@ -31,7 +31,7 @@ export function gridToTokens(grid: Grid, gridSize: number, offset: CanvasOffset 
   if (r0 + rows > gridSize || c0 + cols > gridSize) {
     throw new RangeError(`a ${rows}×${cols} grid at (${r0}, ${c0}) does not fit a ${gridSize}×${gridSize} canvas`);
   }
-  const out = new Int32Array(gridSize * gridSize); // zero-filled = PAD
+  const out = new Int32Array(gridSize * gridSize).fill(PAD);
   for (let r = 0; r < rows; r++) {
     const line = grid[r];
     if (line.length !== cols) throw new RangeError(`grid row ${r} has ${line.length} cells, row 0 has ${cols}`);

@@ -12,7 +12,7 @@ export const TRAINING_FORMAT = 'trm-studio-training-tasks/1';
 const USAGE = `usage: trm gen [--demo FILE] [--training FILE] [--per-family N] [--grid-size N] [--seed N]
   --demo FILE        demo suite, {id: {train, test}} (default src/arc/demo/demo-tasks.json)
   --training FILE    training set for models/training (default models/training/runs/data/tasks.json)
-  --per-family N     generated training tasks per family (default 200)
+  --per-family N     generated training tasks per family (default 80)
   --grid-size N      canvas side every grid must fit (default ${DEFAULT_GRID_SIZE})
   --seed N           training-set seed (default ${TRAINING_SEED}; the demo suite always uses ${DEMO_SEED})
 With neither --demo nor --training, both defaults are written.`;
@@ -51,7 +51,7 @@ export async function runGen(args: string[]): Promise<number> {
     return 0;
   }
   const gridSize = positiveInt(values['grid-size'], '--grid-size', DEFAULT_GRID_SIZE);
-  const perFamily = positiveInt(values['per-family'], '--per-family', 200);
+  const perFamily = positiveInt(values['per-family'], '--per-family', 80);
   const seed = positiveInt(values.seed, '--seed', TRAINING_SEED);
   const both = values.demo === undefined && values.training === undefined;
   const demoFile = values.demo ?? (both ? 'src/arc/demo/demo-tasks.json' : undefined);

@@ -10,6 +10,7 @@ import { OptionsError } from './errors.ts';
 import { buildBlockGraph, buildEmbedGraph, buildReadoutGraph, buildStepGraph, type TrmWeights } from './graphs.ts';
 import { parseIdentifiers, selectTaskRows } from './puzzles.ts';
 import type { ByteSource } from './source.ts';
+import { sha256Hex } from '../model/loader.ts';
 import { f32bytes } from './onnx.ts';
 
 export interface OutputSink {
@@ -42,11 +43,6 @@ export interface ConvertOptions {
 
 /** Whole-table export is for small tables; real ones are GBs and must be sliced by task. */
 export const MAX_TABLE_BYTES = 512 * 1024 * 1024;
-
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 async function loadWeights(ck: Checkpoint, c: ModelConfig, progress: (done: number, total: number) => void): Promise<TrmWeights> {
   const keys = [...expectedShapes(c).keys()].filter((k) => k !== 'puzzle_emb.weights');
@@ -81,9 +77,9 @@ export async function inspectCheckpoint(src: ByteSource, config: { text: string;
 
 export async function convertCheckpoint(o: ConvertOptions, sink: OutputSink): Promise<Manifest> {
   const report = (phase: string, done: number, total: number) => o.onProgress?.({ phase, done, total });
-  const precisions = o.precisions ?? ['fp32'];
-  for (const p of precisions) if (!PRECISIONS.includes(p)) throw new OptionsError(`unknown precision "${p}" (choose from ${PRECISIONS.join(', ')})`);
-  if (!precisions.includes('fp32')) precisions.unshift('fp32'); // fp32 is the reference every other precision is judged against
+  for (const p of o.precisions ?? []) if (!PRECISIONS.includes(p)) throw new OptionsError(`unknown precision "${p}" (choose from ${PRECISIONS.join(', ')})`);
+  // fp32 is the reference every other precision is judged against, so it is always written.
+  const precisions: Precision[] = ['fp32', ...new Set((o.precisions ?? []).filter((p) => p !== 'fp32'))];
   if (o.taskIds?.length && !o.identifiers) throw new OptionsError('selecting tasks needs --identifiers (identifiers.json maps table rows to task names)');
 
   const { ck, cfg } = await inspectCheckpoint(o.checkpoint, o.config, o.gridSize ?? 30);

@@ -5,6 +5,7 @@
  * identifiers.json is an input, checked against the table's row count.
  */
 import type { Variant } from '../model/manifest.ts';
+import { parseVariantName } from '../arc/augment.ts';
 import { IdentifiersError } from './errors.ts';
 
 export function parseIdentifiers(text: string, where: string, tableRows: number): string[] {
@@ -15,17 +16,6 @@ export function parseIdentifiers(text: string, where: string, tableRows: number)
     throw new IdentifiersError(`${where}: has ${ids.length} names but the checkpoint's puzzle table has ${tableRows} rows; this identifiers.json belongs to a different dataset build (wrong rows would silently score 0%)`);
   }
   return ids;
-}
-
-/** Decodes a variant name; the original task is tid 0 with the identity colour map. */
-export function parseVariantName(name: string): { task: string; tid: number; perm: number[] } | null {
-  const parts = name.split('|||');
-  if (parts.length === 1) return { task: name, tid: 0, perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
-  const m = parts.length === 3 && /^t([0-7])$/.exec(parts[1]);
-  if (!m || !/^\d{10}$/.test(parts[2])) return null;
-  const perm = [...parts[2]].map(Number);
-  if (new Set(perm).size !== 10) return null;
-  return { task: parts[0], tid: Number(m[1]), perm };
 }
 
 export interface TaskSelection {
@@ -57,9 +47,12 @@ export function selectTaskRows(identifiers: string[], taskIds: string[], maxAugm
     const s = byTask.get(task)!;
     const rows = [...(s.orig !== null ? [s.orig] : []), ...s.aug.slice(0, maxAugmented)];
     const variants = rows.map((r, i) => {
-      const v = parseVariantName(identifiers[r]);
-      if (!v) throw new IdentifiersError(`${where}[${r}]: cannot parse variant name "${identifiers[r]}" (expected id|||t<0-7>|||<10-digit colour permutation>)`);
-      return { name: identifiers[r], tid: v.tid, perm: v.perm, row: i };
+      try {
+        const { aug } = parseVariantName(identifiers[r]);
+        return { name: identifiers[r], tid: aug.tid, perm: [...aug.perm], row: i };
+      } catch (e) {
+        throw new IdentifiersError(`${where}[${r}]: ${(e as Error).message}`);
+      }
     });
     return { task, rows, variants };
   });

@@ -27,7 +27,7 @@ export async function loadModelDir(dir: string, precision: Precision = 'fp32', t
 }
 
 /** Rows of the exported whole table (manifest.puzzles.table), by identifier index. */
-export async function tableRows(m: NodeModel, ids: number[]): Promise<Float32Array> {
+export async function tableRows(m: Pick<NodeModel, 'dir' | 'manifest'>, ids: number[]): Promise<Float32Array> {
   const t = m.manifest.puzzles.table;
   if (!t) throw new Error(`model "${m.manifest.name}" has no exported puzzle table (convert with --table)`);
   const buf = await readFile(join(m.dir, t.path));

@@ -5,7 +5,7 @@
  * batch) is derived from the fixture, so any directory in the same format
  * works: TRM_GOLDEN_DIR=/path/to/fixture npm run test:golden
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,8 +47,16 @@ function maxAbsDiff(a: Float32Array, b: Float32Array) {
 
 describe(`golden fixture ${FIXTURE}`, async () => {
   const expected = JSON.parse(await readFile(join(FIXTURE, 'expected.json'), 'utf8')) as Expected;
-  const names = await readdir(FIXTURE);
-  const ckptName = names.find((n) => !FIXTURE_FILES.has(n));
+  // The checkpoint is the one zip in the directory, whatever its name (step_0, step_723914, …).
+  const candidates = (await readdir(FIXTURE)).filter((n) => !FIXTURE_FILES.has(n));
+  const isZip = async (n: string) => {
+    if (!(await stat(join(FIXTURE, n))).isFile()) return false;
+    const f = await fileSource(join(FIXTURE, n));
+    const head = f.size >= 4 ? await f.read(0, 4) : new Uint8Array(0);
+    await f.close();
+    return head.length === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4;
+  };
+  const ckptName = (await Promise.all(candidates.map(async (n) => ((await isZip(n)) ? n : undefined)))).find(Boolean);
   const out = await mkdtemp(join(tmpdir(), 'trm-golden-'));
   afterAll(() => rm(out, { recursive: true, force: true }));
 

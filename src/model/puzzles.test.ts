@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import type { Task } from '../arc/types.ts';
 import { ModelMismatchError } from '../engine/errors.ts';
 import type { Manifest } from './manifest.ts';
-import { planVariants, puzzleRows } from './puzzles.ts';
+import { loadVariants, planVariants, puzzleRows } from './puzzles.ts';
 
 const golden = resolve(import.meta.dirname, '../../models/golden-h64');
 const manifest = JSON.parse(readFileSync(resolve(golden, 'manifest.json'), 'utf8')) as Manifest;
@@ -53,6 +53,19 @@ describe('planVariants', () => {
     expect(plan.variants[0]).toMatchObject({ tid: 0, perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     expect(new Set(plan.variants.map((v) => v.name)).size).toBe(4);
     expect(puzzleRows(manifest, plan).every((x) => x === 0)).toBe(true);
+  });
+
+  test('a converted model with per-task rows (models/tiny): its own variants and rows', async () => {
+    const dir = resolve(import.meta.dirname, '../../models/tiny');
+    const tiny = JSON.parse(readFileSync(resolve(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const own = tiny.puzzles.tasks['tiny-a'];
+    const read = async (p: string) => new Uint8Array(readFileSync(resolve(dir, p)));
+    const { plan, puzzle } = await loadVariants(tiny, { ...task, id: 'tiny-a' }, 8, read);
+    expect(plan.source).toBe('task');
+    expect(plan.variants.map((v) => v.name)).toEqual(own.variants.map((v) => v.name));
+    const file = await read(own.path);
+    const w = tiny.config.puzzle_emb_ndim;
+    expect(puzzle).toEqual(new Float32Array(Uint8Array.from(file.subarray(0, own.variants.length * w * 4)).buffer));
   });
 
   test('a row outside the rows file is a named error', () => {

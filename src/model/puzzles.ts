@@ -64,3 +64,11 @@ export function puzzleRows(manifest: Manifest, plan: VariantPlan, rowsFile?: Uin
   });
   return out;
 }
+
+/** Plan plus rows in one go; `readFile` reads a model-directory file (verified cache, disk…). */
+export async function loadVariants(
+  manifest: Manifest, task: Task, maxVariants: number, readFile: (path: string) => Promise<Uint8Array>,
+): Promise<{ plan: VariantPlan; puzzle: Float32Array }> {
+  const plan = planVariants(manifest, task, maxVariants);
+  return { plan, puzzle: puzzleRows(manifest, plan, plan.file ? await readFile(plan.file) : undefined) };
+}

@@ -51,7 +51,7 @@ export function embeddingStatus(info: ModelInfo | null, taskId: string, ranWith?
   return 'untrained';
 }
 
-export const INITIAL_MODEL: ModelState = {
+const INITIAL_MODEL: ModelState = {
   status: 'none', url: DEFAULT_MODEL_URL, info: null, progress: null, error: null, notices: [], runState: 'idle',
 };
 

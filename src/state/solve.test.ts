@@ -138,7 +138,6 @@ test('Solve all: progress over tasks and inputs, cancel stops it, a new store re
   const store2 = newStore(engine2);
   await startResultsPersistence(store2, mapPersistence(stored));
   expect(Object.keys(store2.getState().solve.results)).toEqual([resultKey('a', 0)]);
-  await store2.getState().loadModel(store2.getState().model.url);
   const etas: (number | null)[] = [];
   store2.subscribe((st) => { if (st.solve.batch) etas.push(st.solve.batch.etaMs); });
   await store2.getState().solveAll();

@@ -82,10 +82,10 @@ export interface SolveSlice {
 
 export const resultKey = (taskId: string, testIndex: number) => `${taskId}#${testIndex}`;
 
-export const DEFAULT_SOLVE_OPTIONS: SolveOptions = { variants: 8, stopAtHalt: false };
+const DEFAULT_SOLVE_OPTIONS: SolveOptions = { variants: 8, stopAtHalt: false };
 
 /** Remaining time from the rate so far; null until something was solved. */
-export function estimateEtaMs(elapsedMs: number, solved: number, remaining: number): number | null {
+function estimateEtaMs(elapsedMs: number, solved: number, remaining: number): number | null {
   return solved > 0 ? (elapsedMs / solved) * remaining : null;
 }
 

@@ -2,6 +2,8 @@
  * Layout: header (load + display settings), task list on the left, the selected task (or the
  * demo gallery) in the middle with the solver below it, and a side column for the model panel.
  */
+import { OfflineBadge, UpdatePrompt } from '../offline/OfflineStatus.tsx';
+import { ConferenceButton, ConferenceMode } from './conference/ConferenceMode.tsx';
 import { useEditorKeys } from './editor/useEditorKeys.ts';
 import { LoadControls } from './load/LoadControls.tsx';
 import { LoadReport } from './load/LoadReport.tsx';
@@ -24,6 +26,9 @@ export function App() {
           TRM Studio
         </h1>
         <LoadControls />
+        <ConferenceButton />
+        <OfflineBadge />
+        <UpdatePrompt />
         <SettingsBar />
       </header>
       <aside className="sidebar">
@@ -37,6 +42,7 @@ export function App() {
       <aside className="side-panel" aria-label="Model">
         <ModelPanel />
       </aside>
+      <ConferenceMode />
     </div>
   );
 }

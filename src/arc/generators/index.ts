@@ -82,7 +82,7 @@ const gridKey = (g: Grid) => JSON.stringify(g);
  * grid of a held-out test input are dropped, so held-out tests stay unseen.
  */
 export function trainingSuite(opts: SuiteOptions & { heldOut?: readonly Task[] } = {}): FamilyTask[] {
-  const { gridSize = DEFAULT_GRID_SIZE, seed = TRAINING_SEED, perFamily = 200, heldOut = [] } = opts;
+  const { gridSize = DEFAULT_GRID_SIZE, seed = TRAINING_SEED, perFamily = 80, heldOut = [] } = opts;
   const hidden = new Set(heldOut.flatMap((t) => t.test.map((p) => gridKey(p.input))));
   return FAMILIES.flatMap((family) =>
     familyTasks(family, 'gen', seed, perFamily, gridSize)

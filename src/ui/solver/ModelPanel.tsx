@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { ModelIndex, ModelIndexEntry } from '../../model/vite-models-plugin.ts';
 import type { BackendPreference } from '../../engine/protocol.ts';
+import { StorageStatus } from '../../offline/OfflineStatus.tsx';
 import { embeddingStatus } from '../../state/model.ts';
 import { resultKey } from '../../state/solve.ts';
 import { appStore, useAppStore } from '../useAppStore.ts';
@@ -142,6 +143,7 @@ export function ModelPanel() {
           {taskId && <EmbeddingBanner taskId={taskId} />}
         </>
       )}
+      <StorageStatus />
       {model.notices.length > 0 && (
         <ul className="notices small">
           {model.notices.map((n, i) => (

@@ -145,6 +145,22 @@ describe('solveTestInput (golden model, onnxruntime-node)', () => {
     expect(result.predictions.map((p) => p.grid)).toEqual(variants.map((v, i) => upstreamDecode(last.tokens.subarray(i * 900, (i + 1) * 900), v)));
   });
 
+  test('stopAtHalt stops after the step where upstream q_halt first turns positive', async () => {
+    const haltAt = expected.steps.findIndex((st) => st.q_halt[testRow] > 0);
+    expect(haltAt).toBeGreaterThanOrEqual(0);
+    const own: FrameBatch[] = [];
+    const r = await solveTestInput(model.ort, model.sessions, {
+      config: model.manifest.config, taskId: 'fixture', testIndex: 0, input: fixtureGrid(testRow),
+      variants: [variants[0]], puzzle: await tableRows(model, [variants[0].row]), stopAtHalt: true,
+      backend: { backend: 'wasm', precision: 'fp32', reason: 'node', forced: true },
+      onFrame: (f) => { own.push(f); },
+    });
+    expect(r.steps).toBe(haltAt + 1);
+    expect(r.haltStep).toEqual([haltAt]);
+    expect(own).toHaveLength((haltAt + 1) * model.manifest.config.H_cycles);
+    expect(own.at(-1)!.haltHere).toEqual([true]);
+  });
+
   test('the halt marker is the first step whose q_halt logit is positive', () => {
     const ends = frames.filter((f) => f.h === model.manifest.config.H_cycles - 1);
     variants.forEach((_, i) => {
