@@ -98,7 +98,11 @@ export function markdown(rows: Row[], models: ModelReport[], skipped: Skipped[],
   L.push('| model | GFLOP / ACT step / row | node peak RSS | WASM heap | renderer peak RSS | first frame, cold | first frame, warm (IndexedDB) |');
   L.push('|---|---:|---:|---:|---:|---:|---:|');
   for (const m of models) {
-    const f = (k: 'cold' | 'warm') => (m.ttff ? `${ms(m.ttff[k].ttffMs)} (${m.ttff[k].choice.backend} ${m.ttff[k].choice.precision}, ${mib(m.ttff[k].networkBytes)} fetched)` : '—');
+    const f = (k: 'cold' | 'warm') => {
+      if (!m.ttff) return '—';
+      const t = m.ttff[k];
+      return `${ms(t.ttffMs)} = page ${ms(t.pageMs)} + load ${ms(t.loadMs)} + compute ${ms(t.ttffMs - t.pageMs - t.loadMs)} (${t.choice.backend} ${t.choice.precision}, ${mib(t.networkBytes)} fetched)`;
+    };
     L.push(`| ${m.id} (hidden ${m.hidden}, ${m.tokens} tokens) | ${m.gflopPerActStep.toFixed(2)} | ${mib(m.nodePeakRssBytes)} | ${mib(m.wasmHeapBytes)} | ${mib(m.rendererPeakRssBytes)} | ${f('cold')} | ${f('warm')} |`);
   }
   if (skipped.length) {

@@ -5,12 +5,15 @@
  * watched (page, inference worker and service worker): none may go to another origin, and
  * once offline every answered request must come from the service worker.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { launchBrowser, type Launched } from './browser.ts';
 
 const MODEL = 'models/golden-h64/manifest.json';
 const TASK_ID = 'demo-flip-1';
+const SW_PATH = path.resolve(import.meta.dirname, '../dist/sw.js');
 
 let b: Launched;
 let origin: string;
@@ -86,4 +89,30 @@ test('one visit online, then offline: reload, solve a demo task on WASM, frames 
   const failed = answered.filter((a) => !a.response && !/^(data|blob):/.test(a.url)).map((a) => new URL(a.url).pathname);
   expect(failed.filter((p) => p !== '/engine-harness.html' && p !== '/sw.js'), 'failed offline').toEqual([]);
   expect(b.errors.filter((e) => /Content.Security.Policy|Refused to/i.test(e)), 'CSP violations').toEqual([]);
+});
+
+test('a newly deployed build is offered with an update prompt, and taking it reloads onto the new version', async () => {
+  const { page, context } = b;
+  await context.setOffline(false);
+  const workers = () => page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => ({ waiting: !!r?.waiting, controlled: !!navigator.serviceWorker.controller })));
+  // "Deploy" a new build: sw.js one byte longer, as any rebuild with a change makes it (vite
+  // preview reads dist/ on every request). Restored below whatever happens.
+  const original = readFileSync(SW_PATH, 'utf8');
+  writeFileSync(SW_PATH, `${original}\n// next build\n`);
+  try {
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
+  } finally {
+    writeFileSync(SW_PATH, original);
+  }
+  const prompt = page.getByRole('alert').filter({ hasText: 'A new version of TRM Studio is ready' });
+  await prompt.waitFor({ timeout: 60_000 });
+  // The open tab keeps its build until the user says so: the new worker waits.
+  expect(await workers()).toEqual({ waiting: true, controlled: true });
+  const reloaded = page.waitForEvent('load');
+  await prompt.getByRole('button', { name: 'Reload to update' }).click();
+  await reloaded;
+  await page.locator('[data-offline-status="ready"]').waitFor({ timeout: 60_000 });
+  expect(await workers()).toEqual({ waiting: false, controlled: true });
+  expect(await page.getByRole('alert').filter({ hasText: 'A new version' }).count()).toBe(0);
+  expect(foreign, 'requests to other origins').toEqual([]);
 });

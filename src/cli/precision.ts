@@ -71,22 +71,23 @@ export async function runPrecision(args: string[]): Promise<number> {
   const batch = positiveInt(values.batch, '--batch', 1);
   const threads = positiveInt(values.threads, '--threads', 1);
 
-  const results: { p: Precision; bytes: number; first: Uint8Array; last: Uint8Array; msPerStep: number }[] = [];
+  const results: { p: Precision; bytes: number; first: Uint8Array; last: Uint8Array; firstLogits: Float32Array; msPerStep: number }[] = [];
   let inputs: Inputs | undefined;
   for (const p of precisions) {
     const model = await loadModelDir(values.model, p, threads);
     try {
       inputs ??= values.fixture ? await fixtureInputs(values.fixture, model, batch) : await randomInputs(model, batch);
       let first: Uint8Array | undefined;
+      let firstLogits: Float32Array | undefined;
       const t0 = performance.now();
       const r = await runRecursion(model.ort, model.sessions, {
-        config: manifest.config, batch, ...inputs, steps, frames: 'act',
-        onFrame: (f) => { first ??= f.grid; process.stderr.write(`\r${p}: step ${f.act + 1}/${steps}`); },
+        config: manifest.config, batch, ...inputs, steps, frames: 'act', logits: 'act',
+        onFrame: (f) => { first ??= f.grid; firstLogits ??= f.logits; process.stderr.write(`\r${p}: step ${f.act + 1}/${steps}`); },
       });
       const msPerStep = (performance.now() - t0) / steps;
       process.stderr.write('\n');
       const path = manifest.graphs.block[p]!;
-      results.push({ p, bytes: manifest.files.find((f) => f.path === path)!.bytes, first: first!, last: r.last.grid, msPerStep });
+      results.push({ p, bytes: manifest.files.find((f) => f.path === path)!.bytes, first: first!, last: r.last.grid, firstLogits: firstLogits!, msPerStep });
     } finally {
       await releaseSessions(model.sessions);
     }
@@ -94,13 +95,14 @@ export async function runPrecision(args: string[]): Promise<number> {
   const ref = results[0];
   const agree = (a: Uint8Array, b: Uint8Array) => (100 * a.reduce((n, x, i) => n + (x === b[i] ? 1 : 0), 0)) / a.length;
   // Random-weight models often collapse to one token everywhere; this makes a 0% / 100% agreement readable.
+  const logitErr = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
   const topShare = (g: Uint8Array) => { const n = new Map<number, number>(); for (const t of g) n.set(t, (n.get(t) ?? 0) + 1); return (100 * Math.max(...n.values())) / g.length; };
   const c = manifest.config;
   console.log(`${manifest.name}: hidden ${c.hidden_size}, ${c.num_heads} heads, ${c.L_layers} layers, ${c.puzzle_emb_len + c.seq_len} tokens; batch ${batch}, ${steps} ACT steps, inputs ${values.fixture ? `fixture ${values.fixture}` : 'random grids'}`);
-  console.log(`| precision | block graph bytes | tokens = fp32 after step 1 | after step ${steps} | most frequent token's share, step 1 / ${steps} | ms per ACT step (CPU) |`);
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(`| precision | block graph bytes | tokens = fp32 after step 1 | after step ${steps} | max \|Δlogit\| step 1 | most frequent token's share, step 1 / ${steps} | ms per ACT step (CPU) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.p} | ${r.bytes.toLocaleString('en-US')} | ${agree(r.first, ref.first).toFixed(2)}% | ${agree(r.last, ref.last).toFixed(2)}% | ${topShare(r.first).toFixed(0)}% / ${topShare(r.last).toFixed(0)}% | ${r.msPerStep.toFixed(0)} |`);
+    console.log(`| ${r.p} | ${r.bytes.toLocaleString('en-US')} | ${agree(r.first, ref.first).toFixed(2)}% | ${agree(r.last, ref.last).toFixed(2)}% | ${logitErr(r.firstLogits, ref.firstLogits).toExponential(1)} | ${topShare(r.first).toFixed(0)}% / ${topShare(r.last).toFixed(0)}% | ${r.msPerStep.toFixed(0)} |`);
   }
   return 0;
 }

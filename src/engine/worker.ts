@@ -212,10 +212,14 @@ async function handle(r: Request): Promise<ReplyValues[RequestType]> {
   }
 }
 
-self.onmessage = (e: MessageEvent<Request>) => {
-  const r = e.data;
-  handle(r).then(
-    (value) => post({ type: 'reply', id: r.id, value }),
-    (error) => post({ type: 'error', id: r.id, error: serializeError(error) }),
-  );
-};
+// Multi-threaded WASM (cross-origin isolated, ≥ 3 cores) starts ORT's pthreads from this same
+// chunk, named "em-pthread": taking over their onmessage would leave session creation hanging.
+if (!self.name.startsWith('em-pthread')) {
+  self.onmessage = (e: MessageEvent<Request>) => {
+    const r = e.data;
+    handle(r).then(
+      (value) => post({ type: 'reply', id: r.id, value }),
+      (error) => post({ type: 'error', id: r.id, error: serializeError(error) }),
+    );
+  };
+}
