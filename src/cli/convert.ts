@@ -12,6 +12,7 @@ import { progressBar } from './progress.ts';
 export const CONVERT_USAGE = `usage: trm convert <checkpoint> --config <all_config.yaml> --out <dir> [options]
   --precision LIST     block-graph precisions, comma-separated: ${PRECISIONS.join(',')} (default fp32; fp32 is always included)
   --step               also write the fused one-ACT-step graph per precision (benchmarks)
+  --grad               also write fit_grad.onnx (loss and gradient for \`trm fit\`)
   --grid-size N        token canvas side (dataset metadata, not in all_config.yaml; default 30)
   --identifiers FILE   upstream identifiers.json (row index → puzzle name); its sha256 is printed
   --tasks PATH         challenges.json ({id: task}) or a directory of <id>.json: export these tasks' rows
@@ -64,7 +65,7 @@ export async function runConvert(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string' }, out: { type: 'string' }, precision: { type: 'string' }, step: { type: 'boolean' },
+      config: { type: 'string' }, out: { type: 'string' }, precision: { type: 'string' }, step: { type: 'boolean' }, grad: { type: 'boolean' },
       'grid-size': { type: 'string' }, identifiers: { type: 'string' }, tasks: { type: 'string' }, variants: { type: 'string' },
       table: { type: 'boolean' }, name: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -78,6 +79,7 @@ export async function runConvert(args: string[]): Promise<number> {
     gridSize: positiveInt(values['grid-size'], '--grid-size', 30),
     precisions: parsePrecisions(values.precision),
     step: values.step,
+    grad: values.grad,
     identifiers: values.identifiers ? { text: await readFile(values.identifiers, 'utf8'), name: values.identifiers } : undefined,
     taskIds: values.tasks ? await readTaskIds(values.tasks) : undefined,
     variants: positiveInt(values.variants, '--variants', Infinity, 0),
@@ -94,7 +96,7 @@ export function printSummary(m: Manifest, out: string) {
   const total = m.files.reduce((s, f) => s + f.bytes, 0);
   console.log(`wrote ${join(out, 'manifest.json')} (${m.files.length} files, ${(total / 2 ** 20).toFixed(1)} MiB)`);
   console.log(`  model: hidden ${c.hidden_size}, ${c.num_heads} heads, ${c.L_layers} layers, H_cycles ${c.H_cycles}, L_cycles ${c.L_cycles}, ${c.puzzle_emb_len}+${c.seq_len} tokens, ${c.halt_max_steps} ACT steps, key prefix "${m.source.key_prefix}"`);
-  console.log(`  block graphs: ${Object.keys(m.graphs.block).join(', ')}${m.graphs.step ? `; step graphs: ${Object.keys(m.graphs.step).join(', ')}` : ''}`);
+  console.log(`  block graphs: ${Object.keys(m.graphs.block).join(', ')}${m.graphs.step ? `; step graphs: ${Object.keys(m.graphs.step).join(', ')}` : ''}${m.graphs.grad ? `; gradient graph ${m.graphs.grad}` : ''}`);
   const tasks = Object.keys(m.puzzles.tasks);
   console.log(`  puzzle rows: ${tasks.length ? `${tasks.length} task(s), ${Object.values(m.puzzles.tasks).reduce((s, t) => s + t.variants.length, 0)} variant rows` : 'no task rows'}${m.puzzles.table ? `; whole table (${m.puzzles.table.rows} rows)` : ''}; blank row available`);
 }

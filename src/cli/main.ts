@@ -8,6 +8,7 @@ const COMMANDS: Record<string, Command> = {
   synth: { summary: 'random-weight model (presets arc-agi-2, tiny) via the converter', run: async () => (await import('./synth.ts')).runSynth },
   precision: { summary: 'fp16/q8/q4 vs fp32 token agreement and file sizes', run: async () => (await import('./precision.ts')).runPrecision },
   gen: { summary: 'write the demo tasks and the demo training set', run: async () => (await import('./gen.ts')).runGen },
+  fit: { summary: 'fit puzzle rows for new tasks (network frozen) into a model overlay', run: async () => (await import('./fit.ts')).runFit },
   bench: { summary: 'benchmarks: backends × precisions, streaming cost, first frame, memory', run: async () => (await import('./bench.ts')).runBench },
 };
 

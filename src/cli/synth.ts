@@ -11,14 +11,14 @@ import { OptionsError } from '../convert/errors.ts';
 import { PRESETS, synthesize } from '../convert/synth.ts';
 import { convertFiles, parsePrecisions, positiveInt, printSummary } from './convert.ts';
 
-export const SYNTH_USAGE = `usage: trm synth --preset ${Object.keys(PRESETS).join('|')} --out <dir> [--precision LIST] [--step] [--seed N] [--force]
+export const SYNTH_USAGE = `usage: trm synth --preset ${Object.keys(PRESETS).join('|')} --out <dir> [--precision LIST] [--step] [--grad] [--seed N] [--force]
   writes the model to <dir> and its upstream-format sources (step_0, all_config.yaml, identifiers.json) to <dir>-source/`;
 
 export async function runSynth(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      preset: { type: 'string' }, out: { type: 'string' }, precision: { type: 'string' }, step: { type: 'boolean' },
+      preset: { type: 'string' }, out: { type: 'string' }, precision: { type: 'string' }, step: { type: 'boolean' }, grad: { type: 'boolean' },
       seed: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,6 +41,7 @@ export async function runSynth(args: string[]): Promise<number> {
       gridSize: preset.gridSize,
       precisions,
       step: values.step,
+      grad: values.grad,
       identifiers: { text: identifiers, name: 'identifiers.json' },
       taskIds: files.taskIds,
       table: true,

@@ -7,7 +7,7 @@ import { MANIFEST_FORMAT, type Manifest, type ManifestFile, type ModelConfig, ty
 import { checkKeys, openCheckpoint, readRows, readTensor, type Checkpoint } from './checkpoint.ts';
 import { expectedShapes, readArchConfig, resolveModelConfig } from './config.ts';
 import { OptionsError } from './errors.ts';
-import { buildBlockGraph, buildEmbedGraph, buildReadoutGraph, buildStepGraph, type TrmWeights } from './graphs.ts';
+import { buildBlockGraph, buildEmbedGraph, buildFitGraph, buildReadoutGraph, buildStepGraph, type TrmWeights } from './graphs.ts';
 import { parseIdentifiers, selectTaskRows } from './puzzles.ts';
 import type { ByteSource } from './source.ts';
 import { sha256Hex } from '../model/loader.ts';
@@ -27,6 +27,8 @@ export interface ConvertOptions {
   precisions?: Precision[];
   /** Also write the fused one-ACT-step graph per precision. */
   step?: boolean;
+  /** Also write fit_grad.onnx (fp32): loss and d loss / d puzzle row, for fitting rows of new tasks. */
+  grad?: boolean;
   /** upstream identifiers.json (index → name). */
   identifiers?: { text: string; name: string };
   taskIds?: string[];
@@ -109,6 +111,7 @@ export async function convertCheckpoint(o: ConvertOptions, sink: OutputSink): Pr
     ['readout.onnx', () => buildReadoutGraph(cfg, weights)],
     ...precisions.map((p): [string, () => Uint8Array] => [`block_${p}.onnx`, () => buildBlockGraph(cfg, weights, p)]),
     ...(o.step ? precisions.map((p): [string, () => Uint8Array] => [`step_${p}.onnx`, () => buildStepGraph(cfg, weights, p)]) : []),
+    ...(o.grad ? [['fit_grad.onnx', () => buildFitGraph(cfg, weights)] as [string, () => Uint8Array]] : []),
   ];
   for (const [i, [path, build]] of graphJobs.entries()) {
     report('building graphs', i, graphJobs.length);
@@ -142,6 +145,7 @@ export async function convertCheckpoint(o: ConvertOptions, sink: OutputSink): Pr
       readout: 'readout.onnx',
       block: Object.fromEntries(precisions.map((p) => [p, `block_${p}.onnx`])),
       ...(o.step ? { step: Object.fromEntries(precisions.map((p) => [p, `step_${p}.onnx`])) } : {}),
+      ...(o.grad ? { grad: 'fit_grad.onnx' } : {}),
     },
     files,
     puzzles: { blank: true, ...(tableEntry ? { table: tableEntry } : {}), tasks, ...(identifiersSha ? { identifiers_sha256: identifiersSha } : {}) },

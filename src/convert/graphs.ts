@@ -10,6 +10,7 @@
 import type { ModelConfig, Precision } from '../model/manifest.ts';
 import { DataType, GraphBuilder, i64bytes } from './onnx.ts';
 import { quantizeInt8, quantizeNBits4, toHalf, transpose } from './quantize.ts';
+import { differentiate } from './grad.ts';
 
 export interface LayerWeights {
   qkv: Float32Array; // [3D, D]
@@ -215,5 +216,66 @@ export function buildStepGraph(c: ModelConfig, w: TrmWeights, precision: Precisi
   g.output('grid', DataType.UINT8, [B, c.seq_len]);
   g.output('q_halt', F, [B]);
   g.output('q_continue', F, [B]);
+  return g.toModel();
+}
+
+/**
+ * Training loss of one ACT step (upstream losses.py ACTLossHead, training mode),
+ * summed over the batch: per sequence the mean stablemax cross-entropy over its
+ * label tokens (label 0 = PAD is ignored, EOS counts), plus 0.5 × BCE of q_halt
+ * against "the argmax sequence is exactly right". Upstream evaluates stablemax in
+ * float64; here it is float32 like the rest of the graph.
+ */
+function emitFitLoss(g: GraphBuilder, c: ModelConfig, logits: string, qHalt: string, labels: string): string {
+  const V = c.vocab_size;
+  const vocab = g.init('vocab_ids', DataType.INT32, [V], new Uint8Array(Int32Array.from({ length: V }, (_, i) => i).buffer));
+  const onehot = g.o('Cast', [g.o('Equal', [g.o('Unsqueeze', [labels, g.i64([-1])]), vocab])], { to: F });
+  const mask = g.o('Cast', [g.o('Greater', [labels, g.init('label_pad', DataType.INT32, [], new Uint8Array(4))])], { to: F });
+  // stablemax s(x) = x + 1 for x ≥ 0, 1 / (1 − x) below, written branch-free as
+  // relu(x) + 1 / (1 + relu(−x)) so that no branch is ever evaluated where it blows up.
+  const s = g.o('Add', [g.o('Relu', [logits]), g.o('Reciprocal', [g.o('Add', [g.scalarF32(1), g.o('Relu', [g.o('Neg', [logits])])])])]);
+  const logp = g.o('Sub', [g.o('Log', [s]), g.o('Log', [g.o('ReduceSum', [s, g.i64([-1])], { keepdims: 1 })])]);
+  const nll = g.o('Neg', [g.o('ReduceSum', [g.o('Mul', [logp, onehot]), g.i64([-1])], { keepdims: 0 })]);
+  const count = g.o('Max', [g.o('ReduceSum', [mask, g.i64([-1])], { keepdims: 0 }), g.scalarF32(1)]);
+  const lmPerSeq = g.o('Div', [g.o('ReduceSum', [g.o('Mul', [nll, mask]), g.i64([-1])], { keepdims: 0 }), count]);
+  const hit = g.o('Cast', [g.o('Equal', [g.o('ArgMax', [logits], { axis: -1, keepdims: 0 }), g.o('Cast', [labels], { to: DataType.INT64 })])], { to: F });
+  const correct = g.o('ReduceMin', [g.o('Max', [hit, g.o('Sub', [g.scalarF32(1), mask])])], { axes: [-1], keepdims: 0 }, { output: 'correct' });
+  const bce = g.o('Sub', [g.o('Softplus', [qHalt]), g.o('Mul', [qHalt, correct])]);
+  const perSeq = g.o('Add', [lmPerSeq, g.o('Mul', [bce, g.scalarF32(0.5)])], undefined, { output: 'loss_per_seq' });
+  return g.o('ReduceSum', [perSeq, g.i64([0])], { keepdims: 0 }, { output: 'loss' });
+}
+
+/**
+ * The last H-cycle of one ACT step with its loss and d loss / d puzzle row, for
+ * fitting a puzzle row with the network frozen (fp32 only). The first
+ * H_cycles − 1 cycles run without gradient through the block graph, as upstream
+ * runs them under no_grad; the row enters through x in every L update here.
+ */
+export function buildFitGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
+  const g = new GraphBuilder('trm_fit_grad');
+  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
+  g.input('tokens', DataType.INT32, [B, c.seq_len]);
+  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
+  g.input('z_H', F, dims);
+  g.input('z_L', F, dims);
+  g.input('labels', DataType.INT32, [B, c.seq_len]);
+  const x = emitInput(g, c, w, 'tokens', 'puzzle');
+  const level = levelWeights(g, c, w, 'fp32');
+  let zL = 'z_L';
+  for (let l = 0; l < c.L_cycles; l++) zL = emitLevel(g, c, level, zL, 'z_H', x);
+  const zH = emitLevel(g, c, level, 'z_H', zL, null, 'z_H_out');
+  g.o('Identity', [zL], undefined, { output: 'z_L_out' });
+  emitReadout(g, c, w, zH, { logits: true });
+  const loss = emitFitLoss(g, c, 'logits', 'q_halt', 'labels');
+  const [dPuzzle] = differentiate(g, loss, ['puzzle']);
+  g.o('Identity', [dPuzzle], undefined, { output: 'd_puzzle' });
+  g.output('loss', F, []);
+  g.output('d_puzzle', F, [B, c.puzzle_emb_ndim]);
+  g.output('loss_per_seq', F, [B]);
+  g.output('correct', F, [B]);
+  g.output('z_H_out', F, dims);
+  g.output('z_L_out', F, dims);
+  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
+  g.output('q_halt', F, [B]);
   return g.toModel();
 }

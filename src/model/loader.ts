@@ -59,6 +59,7 @@ export function parseManifest(text: string, where: string): Manifest {
     if (!(PRECISIONS as readonly string[]).includes(p)) fail(`graphs.block.${p}`, `is not one of ${PRECISIONS.join(', ')}`);
     mustList(`graphs.block.${p}`, path);
   }
+  if (m.graphs.grad !== undefined) mustList('graphs.grad', m.graphs.grad);
   if (typeof m.puzzles !== 'object' || m.puzzles === null || typeof m.puzzles.tasks !== 'object') fail('puzzles.tasks', 'is missing');
   if (m.puzzles.table) mustList('puzzles.table.path', m.puzzles.table.path);
   for (const [id, t] of Object.entries(m.puzzles.tasks)) {

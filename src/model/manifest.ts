@@ -16,6 +16,11 @@
  *             q_halt float32 [B], q_continue float32 [B]
  *  - step (optional, benchmarks): one fused ACT step
  *             tokens, puzzle, z_H, z_L → z_H_out, z_L_out, grid, q_halt, q_continue
+ *  - grad (optional, fp32, fitting rows of new tasks): the last H-cycle of one ACT step
+ *             tokens, puzzle, z_H, z_L, labels int32 [B, seq_len] (token ids, 0 = PAD ignored)
+ *             → loss float32 [] (summed over the batch), d_puzzle [B, puzzle_emb_ndim],
+ *             loss_per_seq [B], correct [B] (1 = argmax sequence exactly right),
+ *             z_H_out, z_L_out, logits, q_halt
  */
 export const MANIFEST_FORMAT = 'trm-studio-model/1' as const;
 
@@ -80,6 +85,8 @@ export interface Manifest {
     readout: string;
     block: Partial<Record<Precision, string>>;
     step?: Partial<Record<Precision, string>>;
+    /** fit_grad.onnx, written with `trm convert --grad`. */
+    grad?: string;
   };
   /** Every file of the directory except manifest.json. */
   files: ManifestFile[];
