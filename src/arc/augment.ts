@@ -3,6 +3,7 @@
  * colour 0 fixed, then one of 8 dihedral transforms; and the inverse the evaluator applies to
  * predictions before voting. Variant names follow upstream: `{task}|||t{tid}|||{10 mapping digits}`.
  */
+import { fnv1a } from './hash.ts';
 import { Rng } from './generators/rng.ts';
 import type { Grid, Task } from './types.ts';
 import { gridHash } from './vote.ts';
@@ -89,12 +90,6 @@ export function parseVariantName(name: string): { taskId: string; aug: Augmentat
   return { taskId, aug: { tid: Number(t.slice(1)), perm } };
 }
 
-function hashString(text: string): number {
-  let h = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** Order-free key of the augmented task's visible content (train pairs and test inputs), as upstream dedups by sorted pair hashes. */
 function taskContentKey(task: Task, aug: Augmentation): string {
   const pairs = [
@@ -112,7 +107,7 @@ function taskContentKey(task: Task, aug: Augmentation): string {
  */
 export function augmentationsForTask(task: Task, count: number, seed = 0): Augmentation[] {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`augmentation count ${count} must be a positive integer`);
-  const rng = new Rng(hashString(`${task.id}:${seed}`));
+  const rng = new Rng(fnv1a(`${task.id}:${seed}`));
   const chosen: Augmentation[] = [IDENTITY];
   const seen = new Set([taskContentKey(task, IDENTITY)]);
   for (let trial = 0; trial < 5 * count && chosen.length < count; trial++) {

@@ -6,6 +6,7 @@
  * Every rejection names the file, the task and the path of the bad field; a bad task
  * never stops the good ones in the same file from loading.
  */
+import { fnv1a } from './hash.ts';
 import type { Grid, Pair, Task, TestInput } from './types.ts';
 
 /** Files above this are refused before reading: the largest Kaggle combined file is ~10 MB. */
@@ -116,9 +117,7 @@ function tooLarge(bytes: number): string {
 
 /** A pasted text as a source; a content hash gives single tasks a stable id across pastes. */
 export function pastedSource(text: string): SourceText {
-  let h = 0x811c9dc5; // FNV-1a, 32 bit
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return { name: 'pasted text', text, id: `pasted-${(h >>> 0).toString(16).padStart(8, '0')}` };
+  return { name: 'pasted text', text, id: `pasted-${fnv1a(text).toString(16).padStart(8, '0')}` };
 }
 
 /** File name without directories and a trailing .json. */

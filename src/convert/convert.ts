@@ -10,7 +10,7 @@ import { OptionsError } from './errors.ts';
 import { buildBlockGraph, buildEmbedGraph, buildFitGraph, buildReadoutGraph, buildStepGraph, type TrmWeights } from './graphs.ts';
 import { parseIdentifiers, selectTaskRows } from './puzzles.ts';
 import type { ByteSource } from './source.ts';
-import { sha256Hex } from '../model/loader.ts';
+import { sha256Hex } from '../model/sha256.ts';
 import { f32bytes } from './onnx.ts';
 
 export interface OutputSink {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IntegrityError, ManifestError, ModelFetchError } from '../engine/errors.ts';
 import type { LoadProgress, Notice } from '../engine/protocol.ts';
 import { fileKey, MemoryStore, type FileStore } from './cache.ts';
-import { ModelSource, parseManifest, sha256Hex } from './loader.ts';
+import { ModelSource, parseManifest } from './loader.ts';
+import { sha256Hex } from './sha256.ts';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.ts';
 
 const config = {

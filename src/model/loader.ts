@@ -9,12 +9,8 @@
 import { IntegrityError, ManifestError, ModelFetchError } from '../engine/errors.ts';
 import type { LoadProgress, Notice } from '../engine/protocol.ts';
 import { fileKey, manifestKey, type FileStore } from './cache.ts';
+import { sha256Hex } from './sha256.ts';
 import { MANIFEST_FORMAT, PRECISIONS, type Manifest, type ManifestFile, type ModelConfig } from './manifest.ts';
-
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 const CONFIG_FIELDS: (keyof ModelConfig)[] = [
   'hidden_size', 'num_heads', 'expansion', 'intermediate_size', 'L_layers', 'H_cycles', 'L_cycles', 'halt_max_steps',

@@ -17,6 +17,7 @@
  * Self-contained on purpose (type imports only, plus the CSP string): a classic worker script
  * cannot import the app's chunks.
  */
+import { sha256Hex } from '../model/sha256.ts';
 import { CONTENT_SECURITY_POLICY } from './csp.ts';
 import type { PrecacheEntry, PrecacheManifest, PrecacheProgress, SwRequest, SwStatus } from './protocol.ts';
 
@@ -41,12 +42,6 @@ const ADDED_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
 };
-
-// The page's check uses loader.ts's sha256Hex; importing it here would pull in an app chunk.
-async function sha256Hex(data: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', data);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Adds the isolation and CSP headers a response lacks (cached copies keep the server's own). */
 function served(res: Response): Response {

@@ -4,7 +4,8 @@
  * the build's record while installing; this checks the copy the app will actually read, against
  * the model's own manifest, so the badge never claims more than is there.
  */
-import { parseManifest, sha256Hex } from '../model/loader.ts';
+import { parseManifest } from '../model/loader.ts';
+import { sha256Hex } from '../model/sha256.ts';
 
 /** The part of the Cache API the check reads (a Cache in the browser). */
 export interface CacheReader {

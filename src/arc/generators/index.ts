@@ -3,6 +3,7 @@
  * built-in demo tasks (`demo-<family>-<n>`) and the larger generated set the
  * demo model is trained on. Every task is a pure function of (seed, family, n).
  */
+import { fnv1a } from '../hash.ts';
 import type { Grid, Task } from '../types.ts';
 import { border, countBar, recolor } from './colour.ts';
 import { type Family, generateTask } from './family.ts';
@@ -37,10 +38,7 @@ export const TRAINING_SEED = 1;
 
 /** FNV-1a of the task's coordinates, so adding a family or a task never reshuffles the others. */
 function taskSeed(seed: number, family: string, n: number): number {
-  const text = `${seed}:${family}:${n}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return fnv1a(`${seed}:${family}:${n}`);
 }
 
 export interface SuiteOptions {

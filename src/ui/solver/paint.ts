@@ -6,7 +6,8 @@ import { useEffect } from 'react';
 import { PALETTES } from '../../arc/palette.ts';
 import type { Grid } from '../../arc/types.ts';
 import type { AppState } from '../../state/store.ts';
-import { drawGrid, fitCellSize, gridPixelSize, type DrawGridOptions } from '../grid/drawGrid.ts';
+import { fitCellSize, type DrawGridOptions } from '../grid/drawGrid.ts';
+import { paintCanvas } from '../grid/paintCanvas.ts';
 import { appStore } from '../useAppStore.ts';
 
 export interface PaintOptions extends Pick<DrawGridOptions, 'alpha' | 'highlight'> {
@@ -18,8 +19,6 @@ export interface PaintOptions extends Pick<DrawGridOptions, 'alpha' | 'highlight
 
 /** Sizes `canvas` to the grid (devicePixelRatio-sharp) and draws it with the user's display settings. */
 export function paintGrid(canvas: HTMLCanvasElement, grid: Grid, settings: AppState['settings'], o: PaintOptions): void {
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
   const rows = grid.length, cols = grid[0]?.length ?? 0;
   if (rows === 0 || cols === 0) {
     // A 0×0 crop: the model did not start its canvas with a colour.
@@ -28,14 +27,7 @@ export function paintGrid(canvas: HTMLCanvasElement, grid: Grid, settings: AppSt
     return;
   }
   const cellSize = fitCellSize(rows, cols, o.maxWidth, o.maxHeight, { min: o.minCell ?? 2, max: o.maxCell ?? 32 });
-  const { width, height } = gridPixelSize(rows, cols, { cellSize, gridLines: settings.gridLines });
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  drawGrid(ctx, grid, {
+  paintCanvas(canvas, grid, {
     palette: PALETTES[settings.palette].colors,
     cellSize,
     gridLines: settings.gridLines,
