@@ -232,7 +232,12 @@ def train_step(model, carry, ds, rng, args, optimizer, step):
     counts = mask.sum(-1)
     correct = mask & (logits.argmax(-1) == labels)
     exact = correct.sum(-1) == counts
-    lm_loss = (stablemax_cross_entropy(logits, labels) / counts.clamp_min(1).unsqueeze(-1)).sum()
+    if args.loss == 'softmax_cross_entropy':
+        per_token = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_LABEL,
+                                    reduction='none').view(labels.shape)
+    else:
+        per_token = stablemax_cross_entropy(logits, labels)
+    lm_loss = (per_token / counts.clamp_min(1).unsqueeze(-1)).sum()
     q_loss = F.binary_cross_entropy_with_logits(q_halt, exact.float(), reduction='sum')
     loss = (lm_loss + 0.5 * q_loss) / B
 
@@ -325,7 +330,7 @@ def write_all_config(path, args, cfg, num_ids):
         '  name: recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1',
         '  loss:',
         '    name: losses@ACTLossHead',
-        '    loss_type: stablemax_cross_entropy',
+        f'    loss_type: {args.loss}',
         f'  halt_exploration_prob: {cfg.halt_exploration_prob}',
         f'  halt_max_steps: {cfg.halt_max_steps}',
         f'  H_cycles: {cfg.H_cycles}',
@@ -438,6 +443,8 @@ def parse_args(argv=None):
     p.add_argument('--demo-variants', type=int, default=8, help='augmented variants (puzzle rows) per demo task')
     p.add_argument('--gen-variants', type=int, default=1, help='random variants per generated task')
     p.add_argument('--demo-fraction', type=float, default=0.5, help='share of fresh examples drawn from demo tasks')
+    p.add_argument('--loss', choices=['stablemax_cross_entropy', 'softmax_cross_entropy'], default='stablemax_cross_entropy',
+                   help="upstream losses.py's two choices")
     p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--lr-min-ratio', type=float, default=0.1)
     p.add_argument('--warmup', type=int, default=200)
@@ -481,7 +488,9 @@ def main(argv=None):
     state_path = os.path.join(args.run, 'state.pt')
     if os.path.exists(state_path):
         s = torch.load(state_path)
-        if s['args'] != run_identity(args):
+        # Settings added to this script after the state was saved count as their defaults.
+        saved = {**run_identity(parse_args(['--data', args.data, '--run', args.run])), **s['args']}
+        if saved != run_identity(args):
             raise SystemExit(f'{state_path} was written with other settings; use another --run or delete it')
         model.load_state_dict(s['model'])
         optimizer.load_state_dict(s['optimizer'])

@@ -28,7 +28,7 @@ export const FIT_USAGE = `usage: trm fit --model <dir> --tasks <file|dir> [optio
   --batch N            demonstrations per session call (default 8); more are chunked
   --threads N          onnxruntime intra-op threads (default 1)`;
 
-async function readTaskSources(path: string): Promise<SourceText[]> {
+export async function readTaskSources(path: string): Promise<SourceText[]> {
   const st = await stat(path).catch(() => { throw new OptionsError(`--tasks ${path}: no such file or directory`); });
   const names = st.isDirectory() ? (await readdir(path)).filter((n) => n.endsWith('.json')).sort().map((n) => join(path, n)) : [path];
   if (!names.length) throw new OptionsError(`--tasks ${path}: directory has no .json task files`);

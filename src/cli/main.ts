@@ -9,6 +9,7 @@ const COMMANDS: Record<string, Command> = {
   precision: { summary: 'fp16/q8/q4 vs fp32 token agreement and file sizes', run: async () => (await import('./precision.ts')).runPrecision },
   gen: { summary: 'write the demo tasks and the demo training set', run: async () => (await import('./gen.ts')).runGen },
   fit: { summary: 'fit puzzle rows for new tasks (network frozen) into a model overlay', run: async () => (await import('./fit.ts')).runFit },
+  eval: { summary: 'pass@K of a model on tasks with the app engine, headless; Kaggle submission.json', run: async () => (await import('./eval.ts')).runEval },
   bench: { summary: 'benchmarks: backends × precisions, streaming cost, first frame, memory', run: async () => (await import('./bench.ts')).runBench },
 };
 

@@ -61,7 +61,7 @@ function precisionFor(backend: BackendName, probe: Probe, available: Precision[]
   if (!precision) throw new ModelMismatchError(`the model ships no block graph usable on ${backend} (it has ${available.join(', ')})`, { backend, available });
   const why = backend === 'webgpu'
     ? (probe.shaderF16 ? (precision === 'fp16' ? 'shader-f16 available' : 'no fp16 graph in the model') : 'no shader-f16 on this adapter')
-    : (precision === 'q8' ? '8-bit weights are fastest on CPU' : 'no q8 graph in the model');
+    : (precision === 'q8' ? '8-bit weights: a quarter of the fp32 download (measured about as fast as fp32 on WASM, see bench/README.md)' : 'no q8 graph in the model');
   return { precision, why };
 }
 
