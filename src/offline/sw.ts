@@ -17,7 +17,6 @@
  * Self-contained on purpose (type imports only, plus the CSP string): a classic worker script
  * cannot import the app's chunks.
  */
-import { sha256Hex } from '../model/sha256.ts';
 import { CONTENT_SECURITY_POLICY } from './csp.ts';
 import type { PrecacheEntry, PrecacheManifest, PrecacheProgress, SwRequest, SwStatus } from './protocol.ts';
 
@@ -42,6 +41,13 @@ const ADDED_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
 };
+
+// Not src/model/sha256.ts: the page imports that module too, so Rolldown would make it a shared
+// chunk, and sw.js must stay one self-contained file (the build refuses an import).
+async function sha256Hex(data: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', data);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /** Adds the isolation and CSP headers a response lacks (cached copies keep the server's own). */
 function served(res: Response): Response {
