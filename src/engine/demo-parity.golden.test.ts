@@ -9,10 +9,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectFramesMatch, f32, i32, maxAbsDiff } from './golden-compare.ts';
+import { expectFramesMatch, f32, i32, runActSteps, maxAbsDiff } from './golden-compare.ts';
 import { loadModelDir } from './node-runtime.ts';
-import { runRecursion, type BatchFrame } from './recursion.ts';
-import { releaseSessions } from './sessions.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const MODEL = resolve(process.env.TRM_DEMO_MODEL ?? join(repoRoot, 'models/demo'));
@@ -54,21 +52,7 @@ if (missing.length) {
       // separately below (they must be the model's rows for the same variant names).
       const rows = f32(await readFile(join(PARITY, 'puzzle_rows.bin')));
       expect(rows.length).toBe(B * c.puzzle_emb_ndim);
-      const frames: BatchFrame[] = [];
-      try {
-        const result = await runRecursion(model.ort, model.sessions, {
-          config: c, batch: B,
-          tokens: i32(await readFile(join(PARITY, 'inputs.bin'))),
-          puzzle: rows,
-          steps: expected.act_steps,
-          frames: 'act',
-          logits: 'act',
-          onFrame: (f) => { frames.push(f); },
-        });
-        expect(result.steps).toBe(expected.act_steps);
-      } finally {
-        await releaseSessions(model.sessions);
-      }
+      const frames = await runActSteps(model, B, i32(await readFile(join(PARITY, 'inputs.bin'))), rows, expected.act_steps);
 
       // The converted rows are the trained ones: each dumped variant's row is in the model directory.
       const ndim = c.puzzle_emb_ndim;

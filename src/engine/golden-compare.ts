@@ -3,7 +3,9 @@
  * reference run (upstream's fixture, or the torch model the demo was trained as).
  */
 import { expect } from 'vitest';
-import type { BatchFrame } from './recursion.ts';
+import type { NodeModel } from './node-runtime.ts';
+import { runRecursion, type BatchFrame } from './recursion.ts';
+import { releaseSessions } from './sessions.ts';
 
 export const f32 = (b: Buffer) => new Float32Array(Uint8Array.from(b).buffer);
 export const i32 = (b: Buffer) => new Int32Array(Uint8Array.from(b).buffer);
@@ -19,6 +21,24 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array) {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** Runs `steps` ACT steps in one batch, reading a frame with logits at the end of each; releases the sessions. */
+export async function runActSteps(model: NodeModel, batch: number, tokens: Int32Array, puzzle: Float32Array, steps: number): Promise<BatchFrame[]> {
+  const frames: BatchFrame[] = [];
+  try {
+    const result = await runRecursion(model.ort, model.sessions, {
+      config: model.manifest.config, batch, tokens, puzzle, steps,
+      frames: 'act',
+      logits: 'act',
+      onFrame: (f) => { frames.push(f); },
+    });
+    expect(result.steps).toBe(steps);
+  } finally {
+    await releaseSessions(model.sessions);
+  }
+  expect(frames.length).toBe(steps);
+  return frames;
 }
 
 export interface ReferenceSteps {

@@ -12,10 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../convert/convert.ts';
 import { fileSource } from '../convert/node-source.ts';
 import { writeModelDir } from '../convert/node-sink.ts';
-import { expectFramesMatch, f32, i32 } from './golden-compare.ts';
+import { expectFramesMatch, f32, i32, runActSteps } from './golden-compare.ts';
 import { loadModelDir, tableRows } from './node-runtime.ts';
-import { releaseSessions } from './sessions.ts';
-import { runRecursion, type BatchFrame } from './recursion.ts';
 
 const FIXTURE = resolve(process.env.TRM_GOLDEN_DIR ?? resolve(import.meta.dirname, '../convert/fixtures/trm-upstream-h64'));
 const FIXTURE_FILES = new Set(['all_config.yaml', 'expected.json', 'inputs.bin', 'puzzle_ids.bin', 'logits_first.bin', 'logits_last.bin']);
@@ -68,23 +66,7 @@ describe(`golden fixture ${FIXTURE}`, async () => {
     const B = expected.batch;
     const ids = [...i32(await readFile(join(FIXTURE, 'puzzle_ids.bin')))];
     expect(ids.length).toBe(B);
-    const frames: BatchFrame[] = [];
-    try {
-      const result = await runRecursion(model.ort, model.sessions, {
-        config: c,
-        batch: B,
-        tokens: i32(await readFile(join(FIXTURE, 'inputs.bin'))),
-        puzzle: await tableRows(model, ids),
-        steps: expected.act_steps,
-        frames: 'act',
-        logits: 'act',
-        onFrame: (f) => { frames.push(f); },
-      });
-      expect(result.steps).toBe(expected.act_steps);
-    } finally {
-      await releaseSessions(model.sessions);
-    }
-    expect(frames.length).toBe(expected.act_steps);
+    const frames = await runActSteps(model, B, i32(await readFile(join(FIXTURE, 'inputs.bin'))), await tableRows(model, ids), expected.act_steps);
 
     expectFramesMatch(frames, expected, {
       seqLen: c.seq_len, vocab: c.vocab_size, label: 'golden',
