@@ -413,8 +413,9 @@ def write_parity(out_dir, model, ds, count=3):
 
 # ----------------------------------------------------------------------------- main
 
-# Settings that may change between a run and its resumption (they do not change what is learned).
-RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes', 'export_current')
+# Settings that may change between a run and its resumption. All but `steps` leave what is learned
+# unchanged; a new `steps` re-times the rest of the cosine schedule (to fit a run into the time left).
+RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes', 'export_current', 'steps')
 
 
 def run_identity(args):
@@ -489,7 +490,8 @@ def main(argv=None):
     if os.path.exists(state_path):
         s = torch.load(state_path)
         # Settings added to this script after the state was saved count as their defaults.
-        saved = {**run_identity(parse_args(['--data', args.data, '--run', args.run])), **s['args']}
+        saved = {k: v for k, v in {**run_identity(parse_args(['--data', args.data, '--run', args.run])), **s['args']}.items()
+                 if k not in RESUMABLE_CHANGES}
         if saved != run_identity(args):
             raise SystemExit(f'{state_path} was written with other settings; use another --run or delete it')
         model.load_state_dict(s['model'])

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PRECISIONS, type Manifest, type Precision } from '../model/manifest.ts';
 import { convertCheckpoint, type ConvertOptions } from '../convert/convert.ts';
 import { OptionsError } from '../convert/errors.ts';
+import { FULL_FIT_MAX_WEIGHTS, trainedWeightCount } from '../convert/graphs.ts';
 import { fileSource } from '../convert/node-source.ts';
 import { writeModelDir } from '../convert/node-sink.ts';
 import { progressBar } from './progress.ts';
@@ -12,7 +13,8 @@ import { progressBar } from './progress.ts';
 export const CONVERT_USAGE = `usage: trm convert <checkpoint> --config <all_config.yaml> --out <dir> [options]
   --precision LIST     block-graph precisions, comma-separated: ${PRECISIONS.join(',')} (default fp32; fp32 is always included)
   --step               also write the fused one-ACT-step graph per precision (benchmarks)
-  --grad               also write fit_grad.onnx (loss and gradient for \`trm fit\`)
+  --grad               also write fit_grad.onnx (loss and gradient for \`trm fit\`), and for models up to
+                       2M trained weights fit_full.onnx (whole-network fine-tuning, \`trm fit --mode full\`)
   --grid-size N        token canvas side (dataset metadata, not in all_config.yaml; default 30)
   --identifiers FILE   upstream identifiers.json (row index → puzzle name); its sha256 is printed
   --tasks PATH         challenges.json ({id: task}) or a directory of <id>.json: export these tasks' rows
@@ -97,6 +99,12 @@ export function printSummary(m: Manifest, out: string) {
   console.log(`wrote ${join(out, 'manifest.json')} (${m.files.length} files, ${(total / 2 ** 20).toFixed(1)} MiB)`);
   console.log(`  model: hidden ${c.hidden_size}, ${c.num_heads} heads, ${c.L_layers} layers, H_cycles ${c.H_cycles}, L_cycles ${c.L_cycles}, ${c.puzzle_emb_len}+${c.seq_len} tokens, ${c.halt_max_steps} ACT steps, key prefix "${m.source.key_prefix}"`);
   console.log(`  block graphs: ${Object.keys(m.graphs.block).join(', ')}${m.graphs.step ? `; step graphs: ${Object.keys(m.graphs.step).join(', ')}` : ''}${m.graphs.grad ? `; gradient graph ${m.graphs.grad}` : ''}`);
+  if (m.graphs.grad) {
+    const n = trainedWeightCount(c), limit = `${(FULL_FIT_MAX_WEIGHTS / 1e6).toFixed(0)}M`;
+    console.log(m.graphs.gradFull
+      ? `  whole-network fine-tuning graph ${m.graphs.gradFull}: ${n.toLocaleString('en')} trained weights (limit ${limit})`
+      : `  no whole-network fine-tuning graph: ${n.toLocaleString('en')} trained weights exceed the ${limit} limit (row fitting only)`);
+  }
   const tasks = Object.keys(m.puzzles.tasks);
   console.log(`  puzzle rows: ${tasks.length ? `${tasks.length} task(s), ${Object.values(m.puzzles.tasks).reduce((s, t) => s + t.variants.length, 0)} variant rows` : 'no task rows'}${m.puzzles.table ? `; whole table (${m.puzzles.table.rows} rows)` : ''}; blank row available`);
 }

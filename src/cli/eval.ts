@@ -15,8 +15,12 @@ import { ModelMismatchError } from '../engine/errors.ts';
 import { loadModelDir, readManifest } from '../engine/node-runtime.ts';
 import { ModelFileError, releaseSessions } from '../engine/sessions.ts';
 import { solveTestInput } from '../engine/solve.ts';
-import { readOverlay } from '../fit/node-overlay.ts';
-import { OverlayError } from '../fit/overlay.ts';
+import * as ort from 'onnxruntime-node';
+import type { NamedWeight } from '../convert/graphs.ts';
+import type { TrmSessions } from '../engine/recursion.ts';
+import { modelWeights, openTunedSessions, tunedWeights } from '../fit/fit-full.ts';
+import { readOverlay, readOverlayWeights } from '../fit/node-overlay.ts';
+import { OverlayError, type Overlay } from '../fit/overlay.ts';
 import { PRECISIONS, type Manifest, type Precision } from '../model/manifest.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { positiveInt } from './convert.ts';
@@ -33,7 +37,8 @@ export const EVAL_USAGE = `usage: trm eval --model <dir> --tasks <file|dir> [opt
   --variants K         augmented variants per test input, voted (default 8)
   --steps N            ACT steps (default: the model's halt_max_steps)
   --precision P        block graph precision: fp32 (default), fp16, q8, q4
-  --overlay DIR        fitted puzzle rows from trm fit (overlay.json), used for their tasks
+  --overlay DIR        fitted puzzle rows from trm fit (overlay.json), used for their tasks; a task
+                       fitted with --mode full runs on its own fine-tuned weights (fp32)
   --out FILE           write a Kaggle submission.json
   --threads N          onnxruntime intra-op threads (default 1)`;
 
@@ -60,12 +65,12 @@ function oversized(task: Task, gridSize: number): string | undefined {
 }
 
 /** The model's task rows plus the overlay's (overlay paths made absolute so one reader serves both). */
-async function withOverlay(manifest: Manifest, dir: string | undefined): Promise<Manifest> {
-  if (!dir) return manifest;
+async function withOverlay(manifest: Manifest, dir: string | undefined): Promise<{ manifest: Manifest; overlay?: Overlay }> {
+  if (!dir) return { manifest };
   const overlay = await readOverlay(dir, manifest.name);
   if (!overlay) throw new OptionsError(`--overlay ${dir}: no overlay.json there (write one with trm fit)`);
   const fitted = Object.fromEntries(Object.entries(overlay.tasks).map(([id, t]) => [id, { ...t, path: join(dir, t.path) }]));
-  return { ...manifest, puzzles: { ...manifest.puzzles, tasks: { ...manifest.puzzles.tasks, ...fitted } } };
+  return { manifest: { ...manifest, puzzles: { ...manifest.puzzles, tasks: { ...manifest.puzzles.tasks, ...fitted } } }, overlay };
 }
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(3));
@@ -102,7 +107,7 @@ async function evaluate(args: string[]): Promise<number> {
   const tasks = loaded.tasks;
   if (!tasks.length) throw new OptionsError(`--tasks ${values.tasks}: no tasks found`);
 
-  const manifest = await withOverlay(await readManifest(values.model), values.overlay);
+  const { manifest, overlay } = await withOverlay(await readManifest(values.model), values.overlay);
   const c = manifest.config;
   const steps = positiveInt(values.steps, '--steps', c.halt_max_steps);
   // Oversized tasks are reported and count as wrong; with nothing left to run it is an input error.
@@ -124,6 +129,9 @@ async function evaluate(args: string[]): Promise<number> {
   // Per ACT step: scored test inputs whose attempt_1 (resp. top two) equals the solution.
   const stepAt1 = new Array<number>(steps).fill(0), stepAt2 = new Array<number>(steps).fill(0);
   let scoredInputs = 0, done = 0;
+  let baseWeights: NamedWeight[] | undefined;
+  const tunedTasks = Object.keys(overlay?.weights ?? {}).filter((id) => runnable.some((t) => t.id === id));
+  if (tunedTasks.length && precision !== 'fp32') console.error(`${tunedTasks.length} task(s) with fine-tuned weights run fp32 (their graphs are built at run time in fp32 only)`);
   try {
     for (const task of tasks) {
       if (tooLarge.has(task.id)) {
@@ -133,33 +141,45 @@ async function evaluate(args: string[]): Promise<number> {
         continue;
       }
       const { plan, puzzle } = await loadVariants(manifest, task, K, readModelFile);
+      // A task fitted in whole-network mode runs on its own weights: fp32 sessions built for it, kept for all its test inputs.
+      const fittedWeights = overlay && values.overlay ? await readOverlayWeights(values.overlay, overlay, task.id) : undefined;
+      let sessions = model.sessions, tuned: TrmSessions | undefined;
+      if (fittedWeights) {
+        baseWeights ??= await modelWeights(manifest, readModelFile);
+        tuned = sessions = await openTunedSessions(ort, c, tunedWeights(c, baseWeights, fittedWeights),
+          { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
+      }
       const candidates: Candidate[][] = [];
       const halts: number[] = [];
       const tTask = performance.now();
-      for (const [i, test] of task.test.entries()) {
-        const want = test.output ? gridHash(test.output) : undefined;
-        if (want) scoredInputs++;
-        const result = await solveTestInput(model.ort, model.sessions, {
-          config: c, taskId: task.id, testIndex: i, input: test.input, variants: plan.variants, puzzle, steps,
-          backend: { backend: 'wasm', precision, reason: 'onnxruntime-node (trm eval)', forced: true },
-          onFrame: (f) => {
-            if (f.h !== c.H_cycles - 1) return;
-            bar.update({ phase: `evaluating ${task.id}`, done: done * steps + f.act + 1, total: totalInputs * steps });
-            if (!want) return;
-            const ranked = vote(f.grids.map((grid: Grid, j) => ({ grid, qHalt: f.qHalt[j] })));
-            if (ranked[0]?.hash === want) stepAt1[f.act]++;
-            if (ranked.slice(0, 2).some((r) => r.hash === want)) stepAt2[f.act]++;
-          },
-        });
-        done++;
-        candidates.push(result.candidates);
-        attempts.set(`${task.id}#${i}`, result.attempts);
-        halts.push(result.haltStep.filter((s) => s >= 0).length);
+      try {
+        for (const [i, test] of task.test.entries()) {
+          const want = test.output ? gridHash(test.output) : undefined;
+          if (want) scoredInputs++;
+          const result = await solveTestInput(model.ort, sessions, {
+            config: c, taskId: task.id, testIndex: i, input: test.input, variants: plan.variants, puzzle, steps,
+            backend: { backend: 'wasm', precision, reason: 'onnxruntime-node (trm eval)', forced: true },
+            onFrame: (f) => {
+              if (f.h !== c.H_cycles - 1) return;
+              bar.update({ phase: `evaluating ${task.id}`, done: done * steps + f.act + 1, total: totalInputs * steps });
+              if (!want) return;
+              const ranked = vote(f.grids.map((grid: Grid, j) => ({ grid, qHalt: f.qHalt[j] })));
+              if (ranked[0]?.hash === want) stepAt1[f.act]++;
+              if (ranked.slice(0, 2).some((r) => r.hash === want)) stepAt2[f.act]++;
+            },
+          });
+          done++;
+          candidates.push(result.candidates);
+          attempts.set(`${task.id}#${i}`, result.attempts);
+          halts.push(result.haltStep.filter((s) => s >= 0).length);
+        }
+      } finally {
+        if (tuned) await releaseSessions(tuned);
       }
       const score = scoreTask(task, candidates, ks);
       scores.push(score);
       const secs = (performance.now() - tTask) / 1000;
-      taskRows.push([task.id, String(task.test.length), String(plan.variants.length), plan.source,
+      taskRows.push([task.id, String(task.test.length), String(plan.variants.length), fittedWeights ? `${plan.source} + fine-tuned weights` : plan.source,
         ...ks.map((k) => fmt(score?.passAt[k])), halts.map((h) => `${h}/${plan.variants.length}`).join(' '), secs.toFixed(1)]);
     }
   } finally {

@@ -6,7 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { trainedWeightCount } from '../convert/graphs.ts';
+import { runEval } from './eval.ts';
 import { OptionsError } from '../convert/errors.ts';
 import { parseOverlay } from '../fit/overlay.ts';
 import { runFit } from './fit.ts';
@@ -42,6 +44,40 @@ describe('trm fit', () => {
     expect(s).toMatchObject({ steps: 8, optimizer: 'adam', lr: 0.05, train_total: 3, held_out_total: 1 });
     expect(s.loss_after).toBeLessThan(s.loss_before);
   }, 60_000);
+
+  it('--mode full stores the task\'s fine-tuned weights; trm eval --overlay solves with them', async () => {
+    writeFileSync(join(out, 'flip.json'), JSON.stringify(task([[[1, 2, 3], [4, 5, 6]], [[7, 0], [0, 8]], [[2, 2, 5, 1]], [[3, 4]]])));
+    const full = join(out, 'overlay-full');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await runFit(['--model', model, '--tasks', join(out, 'flip.json'), '--steps', '4', '--mode', 'full', '--weight-lr', '0.003', '--out', full])).toBe(0);
+      const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
+      // The cost is printed before fitting starts.
+      expect(printed).toMatch(/flip: whole-network fine-tuning of [\d,]+ weights: weights [\d.]+ MiB, Adam state [\d.]+ MiB, gradients [\d.]+ MiB; one step measured \d+ ms × 4 steps ≈ [\d.]+ s/);
+      const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
+      const o = parseOverlay(readFileSync(join(full, 'overlay.json'), 'utf8'), 'overlay.json', manifest.name);
+      expect(o.fits.flip).toMatchObject({ mode: 'full', steps: 4, weight_lr: 0.003 });
+      expect(o.fits.flip.loss_after).toBeLessThan(o.fits.flip.loss_before);
+      const w = o.weights!.flip;
+      expect(w.tensors.map((t) => t.name)).toContain('L0_qkv');
+      expect(readFileSync(join(full, w.path)).length).toBe(4 * trainedWeightCount(manifest.config));
+
+      log.mockClear();
+      expect(await runEval(['--model', model, '--tasks', join(out, 'flip.json'), '--overlay', full, '--variants', '1', '--steps', '2'])).toBe(0);
+      expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/flip .* task \+ fine-tuned weights/);
+      // The weights file is read for the task's solve: a truncated one is refused, naming it.
+      writeFileSync(join(full, w.path), readFileSync(join(full, w.path)).subarray(0, 64));
+      const bad = await runEval(['--model', model, '--tasks', join(out, 'flip.json'), '--overlay', full, '--variants', '1', '--steps', '2']).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(OptionsError);
+      expect((bad as Error).message).toMatch(/weights\/flip\.bin.*outside the file's 64 bytes/);
+    } finally {
+      log.mockRestore();
+    }
+    const mode = await runFit(['--model', model, '--tasks', join(out, 'flip.json'), '--mode', 'adapt']).catch((e: unknown) => e);
+    expect((mode as Error).message).toMatch(/--mode must be row or full, got "adapt"/);
+    const wl = await runFit(['--model', model, '--tasks', join(out, 'flip.json'), '--weight-lr', '0.01']).catch((e: unknown) => e);
+    expect((wl as Error).message).toMatch(/--weight-lr applies to --mode full only/);
+  }, 120_000);
 
   it('refuses grids larger than the canvas, and models without a gradient graph', async () => {
     writeFileSync(join(out, 'big.json'), JSON.stringify(task([[[1, 2, 3, 4, 5, 6, 7]]])));

@@ -7,10 +7,13 @@ import { formatLoadError, parseSources, type SourceText } from '../arc/parse.ts'
 import { OptionsError } from '../convert/errors.ts';
 import { readManifest } from '../engine/node-runtime.ts';
 import type { Manifest } from '../model/manifest.ts';
-import { ModelFileError } from '../engine/sessions.ts';
-import { demonstrationLoss, exactMatches, fitPuzzleRow, FitError, taskExamples } from '../fit/fit.ts';
+import { ModelFileError, releaseSessions } from '../engine/sessions.ts';
+import { demonstrationLoss, exactMatches, fitPuzzleRow, FitError, taskExamples, type FitExample } from '../fit/fit.ts';
 import { OverlayError } from '../fit/overlay.ts';
 import { writeOverlayRow } from '../fit/node-overlay.ts';
+import { estimateFullFit, fitFullNetwork, FULL_FIT_WEIGHT_LR, fullDemonstrationLoss, openFitFullSessions, openTunedSessions, tunedWeights } from '../fit/fit-full.ts';
+import type { Task } from '../arc/types.ts';
+import type { InferenceSession } from 'onnxruntime-common';
 import { openFitSessions, releaseFitSessions } from '../fit/sessions.ts';
 import { positiveInt } from './convert.ts';
 import { progressBar } from './progress.ts';
@@ -26,7 +29,12 @@ export const FIT_USAGE = `usage: trm fit --model <dir> --tasks <file|dir> [optio
   --lr X               learning rate (default 0.01)
   --hold-out K         keep the last K demonstrations out of fitting and report exact matches on them
   --batch N            demonstrations per session call (default 8); more are chunked
-  --threads N          onnxruntime intra-op threads (default 1)`;
+  --threads N          onnxruntime intra-op threads (default 1)
+  --mode row|full      row (default): network frozen; full: fine-tune every weight with the row
+                       (needs fit_full.onnx, written by trm convert --grad for models up to 2M
+                       weights); the task's weights go to weights/<task>.bin in the overlay and
+                       the cost (memory, measured time per step) is printed before it starts
+  --weight-lr X        full mode: Adam learning rate of the weights (default ${FULL_FIT_WEIGHT_LR})`;
 
 export async function readTaskSources(path: string): Promise<SourceText[]> {
   const st = await stat(path).catch(() => { throw new OptionsError(`--tasks ${path}: no such file or directory`); });
@@ -36,7 +44,7 @@ export async function readTaskSources(path: string): Promise<SourceText[]> {
 }
 
 /** Upstream starts new rows at the checkpoint table's mean row (trm-reference.md §7.1); any exported rows stand in for it. */
-async function meanRow(dir: string, m: Manifest): Promise<Float32Array> {
+export async function meanRow(dir: string, m: Manifest): Promise<Float32Array> {
   const W = m.config.puzzle_emb_ndim, sum = new Float64Array(W);
   const paths = m.puzzles.table ? [m.puzzles.table.path] : Object.values(m.puzzles.tasks).map((t) => t.path);
   let rows = 0;
@@ -64,10 +72,16 @@ async function fit(args: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, tasks: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' },
       optimizer: { type: 'string' }, lr: { type: 'string' }, 'hold-out': { type: 'string' }, batch: { type: 'string' },
-      threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      threads: { type: 'string' }, mode: { type: 'string' }, 'weight-lr': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(FIT_USAGE); return 0; }
+  const mode = values.mode ?? 'row';
+  if (mode !== 'row' && mode !== 'full') throw new OptionsError(`--mode must be row or full, got "${values.mode}"`);
+  const weightLr = values['weight-lr'] === undefined ? FULL_FIT_WEIGHT_LR : Number(values['weight-lr']);
+  if (!(weightLr > 0)) throw new OptionsError(`--weight-lr must be a positive number, got "${values['weight-lr']}"`);
+  if (mode === 'row' && values['weight-lr'] !== undefined) throw new OptionsError('--weight-lr applies to --mode full only');
+  if (mode === 'full' && values.optimizer !== undefined && values.optimizer !== 'adam') throw new OptionsError('--mode full uses Adam only (no --optimizer sign)');
   if (!values.model || !values.tasks) throw new OptionsError(`expected --model and --tasks\n${FIT_USAGE}`);
   const optimizer = values.optimizer ?? 'adam';
   if (optimizer !== 'adam' && optimizer !== 'sign') throw new OptionsError(`--optimizer must be adam or sign, got "${optimizer}"`);
@@ -89,8 +103,13 @@ async function fit(args: string[]): Promise<number> {
     if (holdOut >= all.length) throw new OptionsError(`task "${t.id}": --hold-out ${holdOut} leaves no demonstrations to fit on (it has ${all.length})`);
     return { task: t, train: all.slice(0, all.length - holdOut), heldOut: all.slice(all.length - holdOut) };
   });
-  const sessions = await openFitSessions(ort, manifest, async (p) => new Uint8Array(await readFile(join(values.model!, p))),
-    { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const sessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
+  if (mode === 'full') {
+    await fitFullTasks(values.model, manifest, work, { steps, lr, weightLr, maxBatch, sessionOptions, out });
+    console.log(`wrote ${join(out, 'overlay.json')} (${work.length} task(s), whole network fine-tuned per task)`);
+    return 0;
+  }
+  const sessions = await openFitSessions(ort, manifest, async (p) => new Uint8Array(await readFile(join(values.model!, p))), sessionOptions);
   try {
     const init = await meanRow(values.model, manifest);
     for (const [i, { task, train, heldOut }] of work.entries()) {
@@ -107,7 +126,7 @@ async function fit(args: string[]): Promise<number> {
       const heldOk = heldOut.length ? await exactMatches(ort, sessions, c, heldOut, row, maxBatch) : [];
       const count = (a: boolean[]) => a.filter(Boolean).length;
       await writeOverlayRow(out, manifest.name, task.id, row, {
-        steps, optimizer, lr, loss_before: before, loss_after: after, train_exact: count(trainOk), train_total: train.length,
+        mode: 'row', steps, optimizer, lr, loss_before: before, loss_after: after, train_exact: count(trainOk), train_total: train.length,
         ...(heldOut.length ? { held_out_exact: count(heldOk), held_out_total: heldOut.length } : {}),
       });
       console.log(`${task.id}: loss ${before.toFixed(4)} → ${after.toFixed(4)} in ${steps} steps (${(secs / steps).toFixed(3)} s/step), ` +
@@ -118,4 +137,51 @@ async function fit(args: string[]): Promise<number> {
   }
   console.log(`wrote ${join(out, 'overlay.json')} (${work.length} task(s))`);
   return 0;
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** --mode full: every weight fine-tuned with the row, per task; the task's weights go into the overlay. */
+async function fitFullTasks(model: string, manifest: Manifest, work: { task: Task; train: FitExample[]; heldOut: FitExample[] }[],
+  o: { steps: number; lr: number; weightLr: number; maxBatch: number; sessionOptions: InferenceSession.SessionOptions; out: string }) {
+  const c = manifest.config;
+  // ORT warns about nothing useful here, but the fine-tuned graphs are built at run time: keep its log quiet.
+  const opts = { ...o.sessionOptions, logSeverityLevel: 3 as const };
+  const s = await openFitFullSessions(ort, manifest, async (p) => new Uint8Array(await readFile(join(model, p))), opts);
+  try {
+    const init = await meanRow(model, manifest);
+    const count = (a: boolean[]) => a.filter(Boolean).length;
+    for (const [i, { task, train, heldOut }] of work.entries()) {
+      const fit = { config: c, examples: train, init, steps: o.steps, lr: o.lr, weightLr: o.weightLr, maxBatch: o.maxBatch };
+      const cost = await estimateFullFit(ort, s, fit);
+      console.log(`${task.id}: whole-network fine-tuning of ${cost.weights.toLocaleString('en')} weights: weights ${mib(cost.weightBytes)}, ` +
+        `Adam state ${mib(cost.optimizerBytes)}, gradients ${mib(cost.gradientBytes)}; one step measured ${cost.msPerStep.toFixed(0)} ms × ${o.steps} steps ≈ ${(cost.estimatedMs / 1000).toFixed(1)} s`);
+      const bar = progressBar();
+      const t0 = performance.now();
+      const before = await fullDemonstrationLoss(ort, s, c, train, init, {}, o.maxBatch);
+      const r = await fitFullNetwork(ort, s, {
+        ...fit, onProgress: (p) => bar.update({ phase: `fine-tuning ${task.id} (${i + 1}/${work.length})`, done: p.step, total: p.steps }),
+      }).finally(() => bar.done());
+      const secs = (performance.now() - t0) / 1000;
+      const after = await fullDemonstrationLoss(ort, s, c, train, r.row, r.weights, o.maxBatch);
+      const tuned = await openTunedSessions(ort, c, tunedWeights(c, s.weights, r.weights), opts);
+      let trainOk: boolean[], heldOk: boolean[];
+      try {
+        trainOk = await exactMatches(ort, tuned, c, train, r.row, o.maxBatch);
+        heldOk = heldOut.length ? await exactMatches(ort, tuned, c, heldOut, r.row, o.maxBatch) : [];
+      } finally {
+        await releaseSessions(tuned);
+      }
+      const tensors = s.weights.filter((t) => t.trained).map((t) => ({ name: t.name, dims: t.dims, data: r.weights[t.name] }));
+      await writeOverlayRow(o.out, manifest.name, task.id, r.row, {
+        mode: 'full', steps: o.steps, optimizer: 'adam', lr: o.lr, weight_lr: o.weightLr, loss_before: before, loss_after: after,
+        train_exact: count(trainOk), train_total: train.length,
+        ...(heldOut.length ? { held_out_exact: count(heldOk), held_out_total: heldOut.length } : {}),
+      }, tensors);
+      console.log(`${task.id}: loss ${before.toFixed(4)} → ${after.toFixed(4)} in ${o.steps} steps (${(secs / o.steps).toFixed(3)} s/step, whole network), ` +
+        `exact ${count(trainOk)}/${train.length} demonstrations${heldOut.length ? `, held out ${count(heldOk)}/${heldOut.length}` : ''}`);
+    }
+  } finally {
+    await s.full.release();
+  }
 }

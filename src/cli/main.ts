@@ -10,6 +10,7 @@ const COMMANDS: Record<string, Command> = {
   gen: { summary: 'write the demo tasks and the demo training set', run: async () => (await import('./gen.ts')).runGen },
   fit: { summary: 'fit puzzle rows for new tasks (network frozen) into a model overlay', run: async () => (await import('./fit.ts')).runFit },
   eval: { summary: 'pass@K of a model on tasks with the app engine, headless; Kaggle submission.json', run: async () => (await import('./eval.ts')).runEval },
+  'fit-bench': { summary: 'held-out tasks: pass@2 blank row vs fitted row (npm run bench:fit)', run: async () => (await import('./fit-bench.ts')).runFitBench },
   bench: { summary: 'benchmarks: backends × precisions, streaming cost, first frame, memory', run: async () => (await import('./bench.ts')).runBench },
 };
 

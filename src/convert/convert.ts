@@ -7,7 +7,7 @@ import { MANIFEST_FORMAT, type Manifest, type ManifestFile, type ModelConfig, ty
 import { checkKeys, openCheckpoint, readRows, readTensor, type Checkpoint } from './checkpoint.ts';
 import { expectedShapes, readArchConfig, resolveModelConfig } from './config.ts';
 import { OptionsError } from './errors.ts';
-import { buildBlockGraph, buildEmbedGraph, buildFitGraph, buildReadoutGraph, buildStepGraph, type TrmWeights } from './graphs.ts';
+import { buildBlockGraph, buildEmbedGraph, buildFitFullGraph, buildFitGraph, buildReadoutGraph, buildStepGraph, FULL_FIT_MAX_WEIGHTS, trainedWeightCount, type TrmWeights } from './graphs.ts';
 import { parseIdentifiers, selectTaskRows } from './puzzles.ts';
 import type { ByteSource } from './source.ts';
 import { sha256Hex } from '../model/sha256.ts';
@@ -27,7 +27,10 @@ export interface ConvertOptions {
   precisions?: Precision[];
   /** Also write the fused one-ACT-step graph per precision. */
   step?: boolean;
-  /** Also write fit_grad.onnx (fp32): loss and d loss / d puzzle row, for fitting rows of new tasks. */
+  /**
+   * Also write fit_grad.onnx (fp32): loss and d loss / d puzzle row, for fitting rows of new tasks;
+   * and, for models of at most FULL_FIT_MAX_WEIGHTS trained weights, fit_full.onnx (whole-network fine-tuning).
+   */
   grad?: boolean;
   /** upstream identifiers.json (index → name). */
   identifiers?: { text: string; name: string };
@@ -106,12 +109,15 @@ export async function convertCheckpoint(o: ConvertOptions, sink: OutputSink): Pr
     files.push({ path, bytes: data.length, sha256: await sha256Hex(data) });
   };
 
+  // Whole-network fine-tuning keeps weights, gradients and two Adam moments in memory: small models only.
+  const gradFull = Boolean(o.grad) && trainedWeightCount(cfg) <= FULL_FIT_MAX_WEIGHTS;
   const graphJobs: [string, () => Uint8Array][] = [
     ['embed.onnx', () => buildEmbedGraph(cfg, weights)],
     ['readout.onnx', () => buildReadoutGraph(cfg, weights)],
     ...precisions.map((p): [string, () => Uint8Array] => [`block_${p}.onnx`, () => buildBlockGraph(cfg, weights, p)]),
     ...(o.step ? precisions.map((p): [string, () => Uint8Array] => [`step_${p}.onnx`, () => buildStepGraph(cfg, weights, p)]) : []),
     ...(o.grad ? [['fit_grad.onnx', () => buildFitGraph(cfg, weights)] as [string, () => Uint8Array]] : []),
+    ...(gradFull ? [['fit_full.onnx', () => buildFitFullGraph(cfg, weights)] as [string, () => Uint8Array]] : []),
   ];
   for (const [i, [path, build]] of graphJobs.entries()) {
     report('building graphs', i, graphJobs.length);
@@ -146,6 +152,7 @@ export async function convertCheckpoint(o: ConvertOptions, sink: OutputSink): Pr
       block: Object.fromEntries(precisions.map((p) => [p, `block_${p}.onnx`])),
       ...(o.step ? { step: Object.fromEntries(precisions.map((p) => [p, `step_${p}.onnx`])) } : {}),
       ...(o.grad ? { grad: 'fit_grad.onnx' } : {}),
+      ...(gradFull ? { gradFull: 'fit_full.onnx' } : {}),
     },
     files,
     puzzles: { blank: true, ...(tableEntry ? { table: tableEntry } : {}), tasks, ...(identifiersSha ? { identifiers_sha256: identifiersSha } : {}) },

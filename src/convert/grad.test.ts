@@ -122,3 +122,36 @@ describe('reverse-mode VJPs match central finite differences', () => {
     expect(() => differentiate(h, h.o('ReduceSum', [b, h.i64([0])], { keepdims: 0 }), ['a'])).toThrow(GradError);
   });
 });
+
+describe('weight gradients (whole-network fine-tuning)', () => {
+  it('an embedding table read with run-time indices gets the scatter-added gradient; stop detaches', async () => {
+    const rnd = gaussian(11);
+    const V = 5, D = 3, B = 2, N = 4;
+    const table = Float32Array.from({ length: V * D }, () => rnd());
+    const wy = Float32Array.from({ length: B * N * D }, () => rnd());
+    const ids = Int32Array.of(0, 3, 3, 1, 4, 0, 3, 2); // repeats: their gradients must add up
+    const g = new GraphBuilder('embed_grad');
+    g.input('tokens', DataType.INT32, ['b', N]);
+    g.input('table', DataType.FLOAT, [V, D]);
+    const e = g.o('Gather', ['table', 'tokens'], { axis: 0 });
+    // A detached path: the table also enters through `held`, which must not contribute.
+    const held = g.o('Identity', [g.o('Mul', ['table', g.scalarF32(3)])]);
+    const mixed = g.o('Add', [e, g.o('ReduceSum', [held, g.i64([0, 1])], { keepdims: 0 })]);
+    const loss = g.o('ReduceSum', [g.o('Mul', [mixed, g.f32('wy', [B, N, D], wy)]), g.i64([0, 1, 2])], { keepdims: 0 }, { output: 'loss' });
+    const [d] = differentiate(g, loss, ['table'], { stop: [held] });
+    g.o('Identity', [d], undefined, { output: 'd' });
+    g.output('loss', DataType.FLOAT, []);
+    g.output('d', DataType.FLOAT, [V, D]);
+    const s = await ort.InferenceSession.create(g.toModel());
+    try {
+      const out = await s.run({ tokens: new ort.Tensor('int32', ids, [B, N]), table: new ort.Tensor('float32', table, [V, D]) });
+      const got = out.d.data as Float32Array;
+      // Expected: Σ over positions reading row v of the upstream gradient; the detached term adds nothing.
+      const want = new Float64Array(V * D);
+      ids.forEach((v, p) => { for (let k = 0; k < D; k++) want[v * D + k] += wy[p * D + k]; });
+      for (let i = 0; i < V * D; i++) expect(Math.abs(got[i] - want[i]), `d table[${i}]`).toBeLessThan(1e-5);
+    } finally {
+      await s.release();
+    }
+  });
+});

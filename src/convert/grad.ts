@@ -46,6 +46,7 @@ function broadcast(a: Shape, b: Shape, where: string): Shape {
   return out;
 }
 
+const i64bytesOf = (n: number) => new Uint8Array(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)).buffer);
 const axisOf = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 const attrInt = (n: NodeDef, k: string, dflt: number) => (n.attrs?.[k] as number | undefined) ?? dflt;
 const attrInts = (n: NodeDef, k: string) => n.attrs?.[k] as number[] | undefined;
@@ -150,9 +151,11 @@ function sliceSpec(g: GraphBuilder, n: NodeDef, x: Shape) {
 
 /**
  * Appends the gradient of scalar `loss` with respect to each of `wrt` (graph
- * inputs or intermediate values) to `g` and returns the gradient value names.
+ * inputs, initializers or intermediate values) to `g` and returns the gradient
+ * value names. `stop` names values treated as constants (torch's detach): no
+ * gradient flows back through them, as through upstream's no_grad H-cycles.
  */
-export function differentiate(g: GraphBuilder, loss: string, wrt: string[]): string[] {
+export function differentiate(g: GraphBuilder, loss: string, wrt: string[], opts: { stop?: string[] } = {}): string[] {
   const shapes = inferShapes(g);
   const shape = (name: string): Shape => {
     const sh = shapes.get(name);
@@ -162,10 +165,10 @@ export function differentiate(g: GraphBuilder, loss: string, wrt: string[]): str
   if (shape(loss).length !== 0) throw new GradError(`loss "${loss}" must be a scalar, has shape [${shape(loss)}]`);
 
   // Values that depend on `wrt` through differentiable ops, and values the loss depends on.
-  const requires = new Set(wrt);
+  const requires = new Set(wrt), stop = new Set(opts.stop ?? []);
   for (const n of g.nodes) {
     if (NON_DIFFERENTIABLE.has(n.op) || (n.op === 'Cast' && n.attrs?.to !== DataType.FLOAT)) continue;
-    if (n.inputs.some((i) => requires.has(i))) n.outputs.forEach((o) => requires.add(o));
+    if (n.inputs.some((i) => requires.has(i))) n.outputs.forEach((o) => { if (!stop.has(o)) requires.add(o); });
   }
   const needed = new Set([loss]);
   for (const n of [...g.nodes].reverse()) if (n.outputs.some((o) => needed.has(o))) n.inputs.forEach((i) => needed.add(i));
@@ -283,8 +286,17 @@ function vjpOps(g: GraphBuilder, shape: (name: string) => Shape): Record<string,
       if (want[1]) throw new GradError(`${n.name}: indices are not differentiable`);
       const xs = shape(n.inputs[0]), ax = axisOf(attrInt(n, 'axis', 0), xs.length);
       const idx = constInts(g, n.inputs[1]), dim = xs[ax];
+      if (!idx && ax === 0 && xs.length === 2 && typeof xs[0] === 'number' && typeof xs[1] === 'number') {
+        // An embedding table [V, D] read with run-time indices: scatter-add written as
+        // onehot(indices)ᵀ · gy, a MatMul every EP has (V is small: 12 tokens for ARC).
+        const [V, D] = xs as number[];
+        const ids = g.init(g.fresh('gather_ids'), DataType.INT64, [V], i64bytesOf(V));
+        const onehot = o('Cast', [o('Equal', [o('Unsqueeze', [o('Cast', [n.inputs[1]], { to: DataType.INT64 }), g.i64([-1])]), ids])], { to: DataType.FLOAT });
+        const flat = o('Reshape', [onehot, g.i64([-1, V])]);
+        return [o('MatMul', [o('Transpose', [flat], { perm: [1, 0] }), o('Reshape', [gy!, g.i64([-1, D])])]), undefined];
+      }
       if (!idx || shape(n.inputs[1]).length !== 0 || typeof dim !== 'number') {
-        throw new GradError(`${n.name}: Gather gradient supports one constant scalar index on a fixed axis`);
+        throw new GradError(`${n.name}: Gather gradient supports one constant scalar index on a fixed axis, or run-time indices into a fixed-size [V, D] table on axis 0`);
       }
       const i = idx[0] < 0 ? idx[0] + dim : idx[0];
       const pads = new Array<number>(2 * xs.length).fill(0);

@@ -11,6 +11,7 @@ import type { ModelConfig, Precision } from '../model/manifest.ts';
 import { DataType, GraphBuilder, i64bytes } from './onnx.ts';
 import { quantizeInt8, quantizeNBits4, toHalf, transpose } from './quantize.ts';
 import { differentiate } from './grad.ts';
+import { initializerF32, OnnxReadError, readInitializers } from './onnx-read.ts';
 
 export interface LayerWeights {
   qkv: Float32Array; // [3D, D]
@@ -278,4 +279,146 @@ export function buildFitGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
   g.output('logits', F, [B, c.seq_len, c.vocab_size]);
   g.output('q_halt', F, [B]);
   return g.toModel();
+}
+
+/**
+ * The network's weight tensors in graph layout (linears stored transposed,
+ * [in, out], as the graphs hold them), by initializer name. `trained` marks
+ * the tensors whole-network fine-tuning updates: H_init/L_init only seed a
+ * reset carry, which enters the last H-cycle through the no-gradient cycles
+ * (detached upstream too), so they never get a gradient.
+ */
+export interface NamedWeight { name: string; dims: number[]; data: Float32Array; trained: boolean }
+
+export function graphLayoutWeights(c: ModelConfig, w: TrmWeights): NamedWeight[] {
+  const D = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  const t = (name: string, out: number, inp: number, a: Float32Array): NamedWeight => ({ name, dims: [inp, out], data: transpose(a, out, inp), trained: true });
+  return [
+    { name: 'H_init', dims: [D], data: w.H_init, trained: false },
+    { name: 'L_init', dims: [D], data: w.L_init, trained: false },
+    { name: 'embed_tokens', dims: [V, D], data: w.embed, trained: true },
+    t('lm_head', V, D, w.lmHead),
+    t('q_head', 2, D, w.qHeadW),
+    { name: 'q_head_bias', dims: [2], data: w.qHeadB, trained: true },
+    ...w.layers.flatMap((l, i) => [t(`L${i}_qkv`, 3 * D, D, l.qkv), t(`L${i}_o`, D, D, l.o), t(`L${i}_gate_up`, 2 * I, D, l.gateUp), t(`L${i}_down`, D, I, l.down)]),
+  ];
+}
+
+/** Number of trained weights (what `trm convert --grad` compares against the fit_full.onnx limit). */
+export function trainedWeightCount(c: ModelConfig): number {
+  const D = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  return 2 * V * D + 2 * D + 2 + c.L_layers * (3 * D * D + D * D + 2 * I * D + D * I);
+}
+
+/** fit_full.onnx is written only for models up to this many trained weights (Adam keeps two more copies). */
+export const FULL_FIT_MAX_WEIGHTS = 2_000_000;
+
+/** TrmWeights back from graph-layout tensors (the inverse of graphLayoutWeights; transposes are exact). */
+export function weightsFromGraphLayout(c: ModelConfig, get: (name: string, size: number) => Float32Array): TrmWeights {
+  const D = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  const t = (name: string, out: number, inp: number) => transpose(get(name, out * inp), inp, out);
+  return {
+    H_init: get('H_init', D),
+    L_init: get('L_init', D),
+    embed: get('embed_tokens', V * D),
+    lmHead: t('lm_head', V, D),
+    qHeadW: t('q_head', 2, D),
+    qHeadB: get('q_head_bias', 2),
+    layers: Array.from({ length: c.L_layers }, (_, i) => ({
+      qkv: t(`L${i}_qkv`, 3 * D, D), o: t(`L${i}_o`, D, D), gateUp: t(`L${i}_gate_up`, 2 * I, D), down: t(`L${i}_down`, D, I),
+    })),
+  };
+}
+
+/**
+ * The fp32 forward graphs (embed, block, readout) of a network with the given
+ * weights: the engine runs a whole-network fine-tuned task on these. Pure
+ * GraphBuilder work, so it runs in the browser worker as well as in Node.
+ */
+export function buildGraphsWithWeights(c: ModelConfig, w: TrmWeights): { embed: Uint8Array; block: Uint8Array; readout: Uint8Array } {
+  return { embed: buildEmbedGraph(c, w), block: buildBlockGraph(c, w, 'fp32'), readout: buildReadoutGraph(c, w) };
+}
+
+/**
+ * Whole-network fine-tuning: one entire ACT step with its loss and the
+ * gradient w.r.t. the puzzle row and every trained weight (fp32).
+ *
+ * Unlike fit_grad.onnx (last H-cycle only, frozen weights baked in), the
+ * weights here are plain graph inputs named like their initializers elsewhere:
+ * onnxruntime-node drops feeds for "overridable initializers" (an initializer
+ * also listed as input is not in session.inputNames; measured: the fed value
+ * was ignored), so the graph holds no weights and its caller feeds them every
+ * step. Because the weights change every step, the H_cycles − 1 no-gradient
+ * cycles run inside this graph too (the frozen block graph cannot serve them);
+ * the carry entering the last H-cycle is detached (differentiate's `stop`),
+ * exactly upstream's torch.no_grad cycles. Inputs: tokens, puzzle, z_H, z_L
+ * (the carry at the start of the step), labels, the trained weights.
+ * Outputs: loss, d_puzzle, d_<weight> for each trained weight, loss_per_seq,
+ * correct, z_H_out, z_L_out, logits, q_halt.
+ */
+export function buildFitFullGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
+  const g = new GraphBuilder('trm_fit_full');
+  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
+  g.input('tokens', DataType.INT32, [B, c.seq_len]);
+  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
+  g.input('z_H', F, dims);
+  g.input('z_L', F, dims);
+  g.input('labels', DataType.INT32, [B, c.seq_len]);
+  const x = emitInput(g, c, w, 'tokens', 'puzzle');
+  const level = levelWeights(g, c, w, 'fp32');
+  let zH = 'z_H', zL = 'z_L';
+  for (let h = 0; h < c.H_cycles - 1; h++) {
+    for (let l = 0; l < c.L_cycles; l++) zL = emitLevel(g, c, level, zL, zH, x);
+    zH = emitLevel(g, c, level, zH, zL, null);
+  }
+  // Detach the carry entering the last H-cycle (the step's inputs z_H/z_L need no gradient anyway).
+  const stop: string[] = [];
+  if (c.H_cycles > 1) {
+    zH = g.o('Identity', [zH]);
+    zL = g.o('Identity', [zL]);
+    stop.push(zH, zL);
+  }
+  for (let l = 0; l < c.L_cycles; l++) zL = emitLevel(g, c, level, zL, zH, x);
+  emitLevel(g, c, level, zH, zL, null, 'z_H_out');
+  g.o('Identity', [zL], undefined, { output: 'z_L_out' });
+  emitReadout(g, c, w, 'z_H_out', { logits: true });
+  const loss = emitFitLoss(g, c, 'logits', 'q_halt', 'labels');
+
+  // The weights become inputs: drop their initializers, declare inputs of the same name and shape.
+  const trained = graphLayoutWeights(c, w).filter((t) => t.trained);
+  for (const t of trained) {
+    const at = g.initializers.findIndex((i) => i.name === t.name);
+    if (at < 0) throw new Error(`fit_full graph: no initializer "${t.name}" (graph naming changed?)`);
+    g.initializers.splice(at, 1);
+    g.input(t.name, F, t.dims);
+  }
+  const grads = differentiate(g, loss, ['puzzle', ...trained.map((t) => t.name)], { stop });
+  g.o('Identity', [grads[0]], undefined, { output: 'd_puzzle' });
+  trained.forEach((t, i) => g.o('Identity', [grads[i + 1]], undefined, { output: `d_${t.name}` }));
+  g.output('loss', F, []);
+  g.output('d_puzzle', F, [B, c.puzzle_emb_ndim]);
+  for (const t of trained) g.output(`d_${t.name}`, F, t.dims);
+  g.output('loss_per_seq', F, [B]);
+  g.output('correct', F, [B]);
+  g.output('z_H_out', F, dims);
+  g.output('z_L_out', F, dims);
+  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
+  g.output('q_halt', F, [B]);
+  return g.toModel();
+}
+
+/**
+ * A converted model's weights, read back from its fp32 forward graphs (the
+ * model directory keeps no other copy): H_init, L_init, embed_tokens from
+ * embed.onnx, the layers from block_fp32.onnx, lm_head and q_head from readout.onnx.
+ */
+export function weightsFromModelGraphs(c: ModelConfig, files: { embed: Uint8Array; block: Uint8Array; readout: Uint8Array }): TrmWeights {
+  const sources = Object.entries(files).map(([file, bytes]) => [file, readInitializers(bytes)] as const);
+  return weightsFromGraphLayout(c, (name, size) => {
+    const found = sources.find(([, inits]) => inits.has(name));
+    if (!found) throw new OnnxReadError(`no initializer "${name}" in the embed, block (fp32) or readout graph`);
+    const t = initializerF32(found[1], name, `${found[0]} graph`);
+    if (t.data.length !== size) throw new OnnxReadError(`${found[0]} graph: "${name}" has ${t.data.length} values, the config implies ${size}`);
+    return t.data;
+  });
 }

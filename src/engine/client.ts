@@ -9,7 +9,7 @@
  */
 import { CancelledError, deserializeError, WorkerCrashedError } from './errors.ts';
 import type {
-  BackendChoice, CacheStatus, ClearedCache, Frame, FrameBatch, LoadOptions, LoadProgress, ModelInfo,
+  BackendChoice, CacheStatus, ClearedCache, FitProgressEvent, FitRequest, FittedRows, Frame, FrameBatch, LoadOptions, LoadProgress, ModelInfo,
   Notice, Probe, ReplyValues, Request, RequestType, RunState, SolveRequest, SolveResult, VariantInfo, WorkerEvent,
 } from './protocol.ts';
 
@@ -24,6 +24,11 @@ export interface SolveHandlers {
   onFrameBatch?: (frame: FrameBatch) => void;
   /** The variants chosen for the batch and the backend they run on, before the first frame. */
   onStart?: (variants: VariantInfo[], backend: BackendChoice) => void;
+}
+
+export interface FitHandlers {
+  /** After every fitting step; scoring steps carry trainCorrect (and heldOutCorrect). */
+  onProgress?: (p: FitProgressEvent) => void;
 }
 
 export interface EngineEvents {
@@ -105,6 +110,18 @@ export class TrmEngine {
         handlers.onFrameBatch?.(e.frame);
         if (handlers.onFrame) for (const f of splitFrame(e.frame)) handlers.onFrame(f);
       }
+    });
+  }
+
+  /**
+   * Fits a puzzle row for a task on its demonstrations (network frozen), queued with solves.
+   * pause / resume / cancel act on it as on a solve; cancel after at least one step resolves
+   * with the best rows so far (stats.cancelled), before any step it rejects with CancelledError.
+   * Pass the result as SolveRequest.fitted to solve with it.
+   */
+  fit(request: FitRequest, handlers: FitHandlers = {}): Promise<FittedRows> {
+    return this.request('fit', { request }, (e) => {
+      if (e.type === 'fit-progress') handlers.onProgress?.(e.progress);
     });
   }
 

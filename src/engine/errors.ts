@@ -36,6 +36,8 @@ export class NoModelLoadedError extends EngineError { override name = 'NoModelLo
 export class CancelledError extends EngineError { override name = 'CancelledError'; }
 /** A request the worker cannot act on (bad fields, unknown type). */
 export class InvalidRequestError extends EngineError { override name = 'InvalidRequestError'; }
+/** A task's grid is larger than the model's canvas; details.field names it (`train[0].input`). */
+export class TaskTooLargeError extends EngineError { override name = 'TaskTooLargeError'; }
 /** The worker script itself failed (did not load, crashed). */
 export class WorkerCrashedError extends EngineError { override name = 'WorkerCrashedError'; }
 
@@ -52,6 +54,7 @@ const CLASSES = {
   NoModelLoadedError,
   CancelledError,
   InvalidRequestError,
+  TaskTooLargeError,
   WorkerCrashedError,
 } as const;
 

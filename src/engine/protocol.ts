@@ -9,6 +9,7 @@
 import type { Attempts, Grid, Task } from '../arc/types.ts';
 import type { Candidate } from '../arc/vote.ts';
 import type { ModelConfig, Precision, Variant } from '../model/manifest.ts';
+import type { FitStats } from '../fit/overlay.ts';
 import type { SerializedError } from './errors.ts';
 
 export type BackendName = 'webgpu' | 'wasm';
@@ -76,6 +77,8 @@ export interface ModelInfo {
   /** Task ids with trained per-task rows; tasks outside it (and the table) run on the blank row. */
   taskIds: string[];
   hasTable: boolean;
+  /** The model ships a gradient graph (manifest graphs.grad): fit() works. */
+  canFit: boolean;
   cache: CacheStatus;
   /** Bytes read from the network during this load (0 on a warm load). */
   networkBytes: number;
@@ -83,7 +86,7 @@ export interface ModelInfo {
 }
 
 /** Where a variant's puzzle embedding row came from. */
-export type RowSource = 'task' | 'table' | 'blank';
+export type RowSource = 'task' | 'table' | 'blank' | 'fitted';
 
 export interface VariantInfo extends Variant {
   source: RowSource;
@@ -102,6 +105,58 @@ export interface SolveRequest {
   stopAtHalt?: boolean;
   /** Start paused: nothing runs until resume() or step(). */
   startPaused?: boolean;
+  /** Rows from fit() (float32 [variants, puzzle_emb_ndim]): used instead of looking the task up (source 'fitted'). */
+  fitted?: { variants: Variant[]; rows: Float32Array };
+}
+
+/** Fit puzzle rows for a task on its demonstrations, the network frozen (issue 9). */
+export interface FitRequest {
+  task: Task;
+  /** Fitting steps (one ACT step per demonstration each, deep supervision); default DEFAULT_FIT_STEPS (src/fit/fit.ts). */
+  steps?: number;
+  /** Default 1e-2. */
+  lr?: number;
+  /** Default 'adam'; 'sign' is upstream's sign-SGD for puzzle rows. */
+  optimizer?: 'adam' | 'sign';
+  /** The last K demonstrations are held out of training and only scored (default 0). */
+  holdOut?: number;
+  /** Steps between exact-match scoring after the full recursion (default 10; the last step is always scored). */
+  evalEvery?: number;
+  /** 'full' = whole-network fine-tune: not available yet (InvalidRequestError). */
+  mode?: 'row' | 'full';
+}
+
+export interface FitProgressEvent {
+  step: number;
+  steps: number;
+  /** Mean deep-supervision loss per trained demonstration of this step. */
+  loss: number;
+  /** Since the fit started, paused time left out. */
+  elapsedMs: number;
+  /** Set on scoring steps: trained demonstrations solved exactly after the full recursion. */
+  trainCorrect?: number;
+  trainTotal: number;
+  /** Set on scoring steps when there is a split. */
+  heldOutCorrect?: number;
+  /** 0 without a split. */
+  heldOutTotal: number;
+  /** Session calls per step: demonstrations run in chunks of at most `maxBatch` to bound memory. */
+  batches: number;
+  maxBatch: number;
+  /** Where the gradient graph runs (the worker reports it; WebGPU falls back to WASM when the graph fails there). */
+  backend?: BackendName;
+}
+
+export interface FittedRows {
+  taskId: string;
+  /** manifest.name of the model the rows belong to. */
+  model: string;
+  /** The identity variant (rows are fitted on the task as given). */
+  variants: Variant[];
+  /** float32 [variants.length, puzzle_emb_ndim]. */
+  rows: Float32Array;
+  /** steps = steps completed; best_step = updates the returned row has had (0 = the starting row). */
+  stats: FitStats & { mode: 'row' | 'full'; ms: number; cancelled?: boolean; best_step: number };
 }
 
 /** One readout after an H-cycle for every variant of the batch (wire format, transferable). */
@@ -173,7 +228,9 @@ export type Notice =
   | { kind: 'backend-fallback'; from: BackendName; to: BackendName; reason: string }
   | { kind: 'cache-unavailable'; reason: string }
   | { kind: 'cache-repaired'; file: string }
-  | { kind: 'solve-restarted'; reason: string };
+  | { kind: 'solve-restarted'; reason: string }
+  /** Fitting runs on another backend than solving (the gradient graph failed on WebGPU). */
+  | { kind: 'fit-backend'; backend: BackendName; reason: string };
 
 export interface ClearedCache {
   files: number;
@@ -186,6 +243,7 @@ export type Request =
   | { type: 'probe'; id: number }
   | { type: 'load'; id: number; url: string; options: LoadOptions }
   | { type: 'solve'; id: number; request: SolveRequest }
+  | { type: 'fit'; id: number; request: FitRequest }
   | { type: 'pause'; id: number }
   | { type: 'resume'; id: number }
   | { type: 'step'; id: number }
@@ -203,6 +261,7 @@ export interface ReplyValues {
   probe: Probe;
   load: ModelInfo;
   solve: SolveResult;
+  fit: FittedRows;
   pause: RunState;
   resume: RunState;
   step: RunState;
@@ -216,6 +275,7 @@ export type WorkerEvent =
   | { type: 'progress'; id: number; progress: LoadProgress }
   | { type: 'started'; id: number; variants: VariantInfo[]; backend: BackendChoice }
   | { type: 'frame'; id: number; frame: FrameBatch }
+  | { type: 'fit-progress'; id: number; progress: FitProgressEvent }
   | { type: 'state'; state: RunState }
   | { type: 'backend'; backend: BackendChoice }
   | { type: 'notice'; notice: Notice }

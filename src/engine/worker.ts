@@ -9,10 +9,15 @@ import type { ModelConfig, Precision } from '../model/manifest.ts';
 import { ResilientStore } from '../model/cache.ts';
 import { ModelSource } from '../model/loader.ts';
 import { loadVariants } from '../model/puzzles.ts';
+import { demonstrationLoss, type FitSessions } from '../fit/fit.ts';
+import { checkFitRequest, initialRow, runFitJob } from '../fit/job.ts';
+import { openFitSessions, releaseFitSessions } from '../fit/sessions.ts';
 import { chooseBackend, fallbackChoice, probePlatform } from './backend.ts';
 import { RunController } from './control.ts';
-import { CancelledError, DeviceLostError, InvalidRequestError, NoModelLoadedError, serializeError, SessionCreateError } from './errors.ts';
-import type { BackendChoice, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent } from './protocol.ts';
+import { CancelledError, DeviceLostError, InvalidRequestError, ModelMismatchError, NoModelLoadedError, serializeError, SessionCreateError } from './errors.ts';
+import type {
+  BackendChoice, BackendName, FitRequest, FittedRows, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent,
+} from './protocol.ts';
 import type { TrmSessions } from './recursion.ts';
 import { openSessions, releaseSessions } from './sessions.ts';
 import { solveTestInput } from './solve.ts';
@@ -34,6 +39,15 @@ interface Loaded {
   /** Undefined only while sessions are being (re)created. */
   sessions: TrmSessions | undefined;
   loadMs: number;
+  /** Fitting sessions (fp32 + fit_grad), opened on the first fit. */
+  fit?: Promise<FitState>;
+}
+
+interface FitState {
+  sessions: FitSessions;
+  backend: BackendName;
+  /** The starting row (mean of the model's rows), computed once per model. */
+  init: Float32Array;
 }
 
 let probed: Promise<Probe> | undefined;
@@ -102,10 +116,60 @@ async function release(sessions: TrmSessions | undefined) {
   if (sessions) await releaseSessions(sessions).catch(() => undefined);
 }
 
+async function releaseFit(l: Loaded | undefined) {
+  const fit = l?.fit;
+  if (!l || !fit) return;
+  l.fit = undefined;
+  const f = await fit.catch(() => undefined);
+  if (f) await releaseFitSessions(f.sessions).catch(() => undefined);
+}
+
+/**
+ * The fitting sessions: the gradient graph exists in fp32 only, so embed/block/readout are
+ * opened again in fp32 beside the solve sessions. On WebGPU the gradient graph is tried there
+ * first (one dummy step, finite loss required), else it runs on WASM and a notice says why.
+ */
+async function openFit(l: Loaded): Promise<FitState> {
+  const m = l.source.manifest;
+  if (!m.graphs.grad) throw new ModelMismatchError(`model "${m.name}" has no gradient graph (manifest graphs.grad): it cannot fit rows; reconvert it with \`trm convert --grad\``, { field: 'graphs.grad' });
+  if (!m.graphs.block.fp32) throw new ModelMismatchError(`model "${m.name}" has no fp32 block graph, which fitting needs`, { field: 'graphs.block.fp32' });
+  const files = await l.source.files([m.graphs.embed, m.graphs.block.fp32, m.graphs.readout, m.graphs.grad]);
+  const c = m.config;
+  const open = async (backend: BackendName) => {
+    const s = await openFitSessions(ort, m, async (p) => files.get(p)!, { executionProviders: [backend] });
+    try {
+      const dummy = { tokens: new Int32Array(c.seq_len), labels: new Int32Array(c.seq_len).fill(1) };
+      const loss = await demonstrationLoss(ort, s, c, [dummy], new Float32Array(c.puzzle_emb_ndim));
+      if (!Number.isFinite(loss)) throw new Error(`the gradient graph's loss is ${loss}`);
+    } catch (e) {
+      await releaseFitSessions(s).catch(() => undefined);
+      throw e;
+    }
+    return s;
+  };
+  let backend: BackendName = l.choice.backend === 'webgpu' && !gpuLost ? 'webgpu' : 'wasm';
+  let sessions: FitSessions | undefined;
+  if (backend === 'webgpu') {
+    try {
+      sessions = await open('webgpu');
+    } catch (e) {
+      backend = 'wasm';
+      notice({ kind: 'fit-backend', backend, reason: `fitting runs on WASM: the gradient graph failed on WebGPU (${(e as Error).message})` });
+    }
+  }
+  try {
+    sessions ??= await open('wasm');
+  } catch (e) {
+    throw new SessionCreateError(`cannot run the gradient graph on wasm: ${(e as Error).message}`, { backend: 'wasm', precision: 'fp32' });
+  }
+  return { sessions, backend, init: await initialRow(m, (p) => l.source.file(p)) };
+}
+
 /** Moves the model to WASM, keeping its files in memory (and cache), and tells the UI. */
 async function fallBack(l: Loaded, why: string, id = 0): Promise<void> {
   const from = l.choice.backend;
   await release(l.sessions);
+  await releaseFit(l); // reopened on WASM by the next fit
   l.choice = fallbackChoice(await probe(), available(l), l.options.precision ?? 'auto', why);
   l.sessions = await createSessions(l.source, l.choice, l.options, post, id);
   notice({ kind: 'backend-fallback', from, to: 'wasm', reason: why });
@@ -117,6 +181,7 @@ async function load(id: number, url: string, options: LoadOptions): Promise<Mode
   const previous = loaded;
   loaded = undefined;
   await release(previous?.sessions);
+  await releaseFit(previous);
   const source = await ModelSource.open(url, { store, onNotice: notice, revalidate: options.revalidate });
   const l: Loaded = {
     source, options, loadMs: 0,
@@ -135,7 +200,7 @@ async function load(id: number, url: string, options: LoadOptions): Promise<Mode
   const cache = { store: store.kind, ...(await store.status()) };
   return {
     name: m.name, url, config: m.config, backend: l.choice, precisions: available(l),
-    taskIds: Object.keys(m.puzzles.tasks), hasTable: !!m.puzzles.table,
+    taskIds: Object.keys(m.puzzles.tasks), hasTable: !!m.puzzles.table, canFit: !!m.graphs.grad,
     cache, networkBytes: source.networkBytes, loadMs: l.loadMs,
   };
 }
@@ -147,7 +212,7 @@ async function solve(id: number, req: SolveRequest, queuedAt: number): Promise<S
   const test = req.task?.test?.[req.testIndex];
   if (!test) throw new InvalidRequestError(`task ${req.task?.id} has no test input ${req.testIndex}`, { taskId: req.task?.id, testIndex: req.testIndex });
   const m = l.source.manifest;
-  const { plan, puzzle } = await loadVariants(m, req.task, req.maxVariants ?? DEFAULT_MAX_VARIANTS, (path) => l.source.file(path));
+  const { plan, puzzle } = await loadVariants(m, req.task, req.maxVariants ?? DEFAULT_MAX_VARIANTS, (path) => l.source.file(path), req.fitted);
 
   const control = new RunController(req.startPaused ?? false, (state) => post({ type: 'state', state }));
   running = control;
@@ -184,6 +249,28 @@ async function solve(id: number, req: SolveRequest, queuedAt: number): Promise<S
   }
 }
 
+async function fit(id: number, req: FitRequest, queuedAt: number): Promise<FittedRows> {
+  if (queuedAt !== generation) throw new CancelledError('cancelled before it started');
+  const l = loaded;
+  if (!l) throw new NoModelLoadedError('no model is loaded: call load() first');
+  const control = new RunController(false, (state) => post({ type: 'state', state }));
+  running = control;
+  post({ type: 'state', state: control.state });
+  try {
+    // Bad fields and oversized grids are refused before the sessions are opened.
+    checkFitRequest(l.source.manifest, req);
+    l.fit ??= openFit(l);
+    l.fit.catch(() => { if (loaded === l) l.fit = undefined; }); // a failed open is retried next time
+    const f = await l.fit;
+    await control.checkpoint();
+    return await runFitJob(ort, f.sessions, l.source.manifest, req, control,
+      (progress) => post({ type: 'fit-progress', id, progress: { ...progress, backend: f.backend } }), { init: f.init });
+  } finally {
+    running = undefined;
+    post({ type: 'state', state: 'idle' });
+  }
+}
+
 async function handle(r: Request): Promise<ReplyValues[RequestType]> {
   switch (r.type) {
     case 'probe': return probe();
@@ -191,6 +278,10 @@ async function handle(r: Request): Promise<ReplyValues[RequestType]> {
     case 'solve': {
       const queuedAt = generation;
       return serial(() => solve(r.id, r.request, queuedAt));
+    }
+    case 'fit': {
+      const queuedAt = generation;
+      return serial(() => fit(r.id, r.request, queuedAt));
     }
     case 'pause': return running ? running.pause() : 'idle';
     case 'resume': return running ? running.resume() : 'idle';
@@ -204,6 +295,7 @@ async function handle(r: Request): Promise<ReplyValues[RequestType]> {
     case 'dispose':
       return serial(async () => {
         await release(loaded?.sessions);
+        await releaseFit(loaded);
         loaded = undefined;
         return null;
       });

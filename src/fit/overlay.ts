@@ -3,12 +3,20 @@
  * kept beside (not inside) the model directory so the model stays as converted.
  * Layout: overlay.json + puzzles/<task>.bin, each rows file float32
  * [variants, puzzle_emb_ndim] described by the manifest's TaskRows format.
+ * A task fitted in whole-network mode also has weights/<task>.bin: its
+ * fine-tuned tensors (graph layout, float32, concatenated) with a
+ * name → byte offset table in overlay.json `weights`; its row is only
+ * valid with those weights.
  */
 import type { TaskRows, Variant } from '../model/manifest.ts';
 
 export const OVERLAY_FORMAT = 'trm-studio-overlay/1' as const;
 
 export interface FitStats {
+  /** row: network frozen (default when absent); full: every weight fine-tuned with the row. */
+  mode?: 'row' | 'full';
+  /** Adam lr of the weights (full mode). */
+  weight_lr?: number;
   steps: number;
   optimizer: 'adam' | 'sign';
   lr: number;
@@ -29,6 +37,42 @@ export interface Overlay {
   created: string;
   tasks: Record<string, TaskRows>;
   fits: Record<string, FitStats>;
+  /** Whole-network fine-tuned weights of the tasks fitted in full mode. */
+  weights?: Record<string, OverlayWeights>;
+}
+
+export interface OverlayWeights {
+  /** float32 little-endian, the tensors back to back. */
+  path: string;
+  tensors: { name: string; dims: number[]; offset: number }[];
+}
+
+/** Tensors → one buffer and its table (offsets in bytes). */
+export function packWeights(path: string, tensors: { name: string; dims: number[]; data: Float32Array }[]): { table: OverlayWeights; bytes: Uint8Array } {
+  const total = tensors.reduce((n, t) => n + t.data.length, 0);
+  const all = new Float32Array(total);
+  let at = 0;
+  const table: OverlayWeights = { path, tensors: [] };
+  for (const t of tensors) {
+    const size = t.dims.reduce((a, b) => a * b, 1);
+    if (size !== t.data.length) throw new OverlayError(`weights "${t.name}": ${t.data.length} values for dims [${t.dims}]`);
+    all.set(t.data, at);
+    table.tensors.push({ name: t.name, dims: t.dims, offset: 4 * at });
+    at += t.data.length;
+  }
+  return { table, bytes: new Uint8Array(all.buffer) };
+}
+
+/** The buffer back to tensors by name, checking it against the table. */
+export function unpackWeights(bytes: Uint8Array, table: OverlayWeights): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  const copy = new Float32Array(Uint8Array.from(bytes).buffer); // copy: file buffers need not be 4-aligned
+  for (const t of table.tensors) {
+    const size = t.dims.reduce((a, b) => a * b, 1);
+    if (t.offset % 4 || t.offset + 4 * size > bytes.length) throw new OverlayError(`${table.path}: "${t.name}" at byte ${t.offset} (${size} floats) lies outside the file's ${bytes.length} bytes`);
+    out[t.name] = copy.slice(t.offset / 4, t.offset / 4 + size);
+  }
+  return out;
 }
 
 /** Rows are fitted on the task as given: one variant, identity transform and colours. */
@@ -51,6 +95,13 @@ export function parseOverlay(text: string, file: string, modelName?: string): Ov
   if (!o.tasks || typeof o.tasks !== 'object') throw new OverlayError(`${file}: tasks must be an object`);
   for (const [id, t] of Object.entries(o.tasks)) {
     if (typeof t?.path !== 'string' || !Array.isArray(t.variants)) throw new OverlayError(`${file}: tasks.${id} needs path and variants`);
+  }
+  for (const [id, w] of Object.entries(o.weights ?? {})) {
+    if (!o.tasks[id]) throw new OverlayError(`${file}: weights.${id} belongs to no task in tasks`);
+    if (typeof w?.path !== 'string' || !Array.isArray(w.tensors)) throw new OverlayError(`${file}: weights.${id} needs path and tensors`);
+    for (const [i, t] of w.tensors.entries()) {
+      if (typeof t?.name !== 'string' || !Array.isArray(t.dims) || !Number.isInteger(t.offset)) throw new OverlayError(`${file}: weights.${id}.tensors[${i}] needs name, dims and an integer offset`);
+    }
   }
   return { ...(o as Overlay), fits: o.fits ?? {} };
 }

@@ -21,6 +21,12 @@
  *             → loss float32 [] (summed over the batch), d_puzzle [B, puzzle_emb_ndim],
  *             loss_per_seq [B], correct [B] (1 = argmax sequence exactly right),
  *             z_H_out, z_L_out, logits, q_halt
+ *  - gradFull (optional, fp32, whole-network fine-tuning): one whole ACT step, the carry
+ *             entering its last H-cycle detached; the trained weights are inputs
+ *             (graph layout, names as the forward graphs' initializers: embed_tokens,
+ *             lm_head, q_head, q_head_bias, L<i>_qkv|o|gate_up|down)
+ *             tokens, puzzle, z_H, z_L (carry at the start of the step), labels, weights
+ *             → everything grad returns + d_<weight> for each weight input
  */
 export const MANIFEST_FORMAT = 'trm-studio-model/1' as const;
 
@@ -87,6 +93,8 @@ export interface Manifest {
     step?: Partial<Record<Precision, string>>;
     /** fit_grad.onnx, written with `trm convert --grad`. */
     grad?: string;
+    /** fit_full.onnx (whole-network fine-tuning), written with `--grad` for models up to 2M trained weights. */
+    gradFull?: string;
   };
   /** Every file of the directory except manifest.json. */
   files: ManifestFile[];

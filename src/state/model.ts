@@ -8,7 +8,7 @@ import type { LoadProgress, ModelInfo, Notice, RowSource, RunState } from '../en
 import type { SliceCreator } from './store.ts';
 
 /** What the state needs of the engine (TrmEngine in the app). */
-export type SolverEngine = Pick<TrmEngine, 'load' | 'solve' | 'pause' | 'resume' | 'step' | 'cancel' | 'on'>;
+export type SolverEngine = Pick<TrmEngine, 'load' | 'solve' | 'fit' | 'pause' | 'resume' | 'step' | 'cancel' | 'on'>;
 
 export type ModelStatus = 'none' | 'loading' | 'ready' | 'error';
 
@@ -38,14 +38,17 @@ export interface ModelSlice {
 }
 
 /** How the model relates to a task's puzzle embedding, for the model panel's banner. */
-export type EmbeddingStatus = 'trained' | 'table' | 'untrained';
+export type EmbeddingStatus = 'trained' | 'table' | 'untrained' | 'fitted';
 
 /**
  * `ranWith` is where a solve of this task actually took its rows from, when one ran: it is
- * definitive, since the table's identifiers are only read in the worker.
+ * definitive, since the table's identifiers are only read in the worker. `hasFitted`: rows were
+ * fitted for the task on this model, so the next solve uses them whatever ran before.
  */
-export function embeddingStatus(info: ModelInfo | null, taskId: string, ranWith?: RowSource): EmbeddingStatus {
-  if (ranWith) return ranWith === 'blank' ? 'untrained' : 'trained';
+export function embeddingStatus(info: ModelInfo | null, taskId: string, ranWith?: RowSource, hasFitted = false): EmbeddingStatus {
+  if (hasFitted) return 'fitted';
+  // A solve that ran on rows fitted since removed says nothing about the model's own rows.
+  if (ranWith && ranWith !== 'fitted') return ranWith === 'blank' ? 'untrained' : 'trained';
   if (info?.taskIds.includes(taskId)) return 'trained';
   if (info?.hasTable) return 'table';
   return 'untrained';

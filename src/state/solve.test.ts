@@ -36,7 +36,7 @@ class InProcessEngine implements SolverEngine {
     const c = this.m.manifest.config;
     return {
       name: this.m.manifest.name, url, config: c, backend: BACKEND, precisions: ['fp32'],
-      taskIds: Object.keys(this.m.manifest.puzzles.tasks), hasTable: !!this.m.manifest.puzzles.table,
+      taskIds: Object.keys(this.m.manifest.puzzles.tasks), hasTable: !!this.m.manifest.puzzles.table, canFit: false,
       cache: { store: 'memory', files: 0, bytes: 0 }, networkBytes: 0, loadMs: 0,
     };
   }
@@ -54,6 +54,7 @@ class InProcessEngine implements SolverEngine {
     });
   }
 
+  async fit(): Promise<never> { throw new Error('fitting is tested in fit.test.ts'); }
   async pause(): Promise<RunState> { return this.controller?.pause() ?? 'idle'; }
   async resume(): Promise<RunState> { return this.controller?.resume() ?? 'idle'; }
   async step(): Promise<RunState> { return this.controller?.step() ?? 'idle'; }

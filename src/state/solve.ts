@@ -9,6 +9,7 @@ import { scoreTask, summariseScores, type ScoreSummary, type TaskScore } from '.
 import type { Task } from '../arc/types.ts';
 import { CancelledError } from '../engine/errors.ts';
 import type { FrameBatch, SolveResult, VariantInfo } from '../engine/protocol.ts';
+import { fittedFor } from './fit.ts';
 import type { AppState, AppStore, SliceCreator } from './store.ts';
 
 export type RunStatus = 'running' | 'done' | 'cancelled' | 'error';
@@ -139,8 +140,10 @@ export const createSolveSlice: SliceCreator<SolveSlice> = (set, get) => {
     try {
       const model = await ensureModel();
       const { variants, stopAtHalt } = get().solve.options;
+      // Rows fitted for this task on this model (never another model's: fittedFor keys by name).
+      const fitted = fittedFor(get(), task.id);
       const result = await get().engine().solve(
-        { task, testIndex, maxVariants: variants, stopAtHalt },
+        { task, testIndex, maxVariants: variants, stopAtHalt, ...(fitted && { fitted: { variants: fitted.variants, rows: fitted.rows } }) },
         {
           onStart: (vs) => patchLive(key, () => ({ variants: vs })),
           onFrameBatch: (f) => patchLive(key, (l) => ({ frames: [...l.frames, f] })),

@@ -5,12 +5,13 @@
  */
 import { createStore, type StateCreator } from 'zustand/vanilla';
 import { createEditorSlice, type EditorSlice } from './editor.ts';
+import { createFitSlice, type FitSlice } from './fit.ts';
 import { createModelSlice, type ModelSlice } from './model.ts';
 import { createSettingsSlice, type SettingsSlice } from './settings.ts';
 import { createSolveSlice, type SolveSlice } from './solve.ts';
 import { createTasksSlice, type TasksSlice } from './tasks.ts';
 
-export type AppState = TasksSlice & EditorSlice & SettingsSlice & ModelSlice & SolveSlice;
+export type AppState = TasksSlice & EditorSlice & SettingsSlice & ModelSlice & SolveSlice & FitSlice;
 
 /** A slice creator sees (and may set) the whole app state. */
 export type SliceCreator<Slice> = StateCreator<AppState, [], [], Slice>;
@@ -22,6 +23,7 @@ export function createAppStore() {
     ...createSettingsSlice(...a),
     ...createModelSlice(...a),
     ...createSolveSlice(...a),
+    ...createFitSlice(...a),
   }));
 }
 

@@ -88,3 +88,26 @@ export function trainingSuite(opts: SuiteOptions & { heldOut?: readonly Task[] }
       .map((task) => ({ family: family.name, task })),
   );
 }
+
+/** Seed of the held-out evaluation tasks: neither the training seed nor the demo seed. */
+export const HELD_OUT_SEED = 9;
+
+/**
+ * New tasks of every family for measuring test-time fitting (`heldout-<family>-<n>`): fresh
+ * parameter draws and grids from their own seed. A task is skipped when any of its inputs
+ * (demonstration or test) is one of `exclude` (every input the model was trained on, and the
+ * demo tasks'), so no held-out grid was ever seen; numbering continues until `perFamily` are found.
+ */
+export function heldOutSuite(opts: SuiteOptions & { exclude?: Iterable<Grid> } = {}): FamilyTask[] {
+  const { gridSize = DEFAULT_GRID_SIZE, seed = HELD_OUT_SEED, perFamily = 2 } = opts;
+  const seen = new Set([...(opts.exclude ?? [])].map(gridKey));
+  return FAMILIES.flatMap((family) => {
+    // Draw a generous batch in one go (familyTasks keeps parameters distinct within it).
+    for (let count = perFamily * 2; ; count *= 2) {
+      const fresh = familyTasks(family, 'heldout', seed, count, gridSize)
+        .filter((task) => ![...task.train, ...task.test].some((p) => seen.has(gridKey(p.input))));
+      if (fresh.length >= perFamily) return fresh.slice(0, perFamily).map((task) => ({ family: family.name, task: { ...task, source: 'heldout' } }));
+      if (count > 64 * perFamily + 64) throw new Error(`family ${family.name}: only ${fresh.length} of ${count} held-out tasks avoid the excluded inputs`);
+    }
+  });
+}

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import type { ModelIndex, ModelIndexEntry } from '../../model/vite-models-plugin.ts';
 import type { BackendPreference } from '../../engine/protocol.ts';
 import { StorageStatus } from '../../offline/OfflineStatus.tsx';
+import { fitAccuracy, fittedFor, fittedForModel } from '../../state/fit.ts';
 import { embeddingStatus } from '../../state/model.ts';
 import { resultKey } from '../../state/solve.ts';
 import { appStore, useAppStore } from '../useAppStore.ts';
@@ -20,8 +21,18 @@ export function EmbeddingBanner({ taskId }: { taskId: string }) {
     if (live?.taskId === taskId && live.variants.length > 0) return live.variants[0].source;
     return s.solve.results[resultKey(taskId, 0)]?.variants[0]?.source;
   });
-  const status = embeddingStatus(info, taskId, ranWith);
+  const fitted = useAppStore((s) => fittedFor(s, taskId));
+  const status = embeddingStatus(info, taskId, ranWith, !!fitted);
   if (!info) return null;
+  if (status === 'fitted' && fitted) {
+    return (
+      <p className="banner ok small" data-embedding="fitted">
+        Using the fitted row for {taskId} (demo accuracy {fitAccuracy(fitted.stats)} after {fitted.stats.steps} steps
+        {fitted.stats.cancelled ? ', cancelled: best row so far' : ''}): the model was not trained on this task, and Solve uses the
+        row fitted on its demonstrations.
+      </p>
+    );
+  }
   if (status === 'trained') return <p className="banner ok small" data-embedding="trained">The model was trained on task {taskId}: its own puzzle embeddings are used.</p>;
   if (status === 'table') return <p className="banner small" data-embedding="table">The model has an embedding table; whether it holds rows for {taskId} shows once a solve starts (without them, the blank embedding is used and results will be poor).</p>;
   return (
@@ -29,6 +40,28 @@ export function EmbeddingBanner({ taskId }: { taskId: string }) {
       The model was not trained on task {taskId}. It will run with a blank puzzle embedding, and results will be poor: TRM learns
       each task's embedding during training.
     </p>
+  );
+}
+
+/** Tasks with rows fitted for this model (rows fitted for other models are listed under those). */
+function FittedList({ model }: { model: string }) {
+  const fitted = useAppStore((s) => s.fit.fitted);
+  const unsaved = useAppStore((s) => s.fit.unsaved);
+  const records = fittedForModel(fitted, model);
+  if (records.length === 0) return null;
+  return (
+    <div className="fitted-list small">
+      <h4>Fitted rows for this model</h4>
+      <ul aria-label="Fitted rows">
+        {records.map((r) => (
+          <li key={r.taskId} data-fitted-task={r.taskId} data-train-exact={r.stats.train_exact} data-train-total={r.stats.train_total} data-steps={r.stats.steps}>
+            <button type="button" className="link" onClick={() => appStore.getState().selectTask(r.taskId)}>{r.taskId}</button>:
+            {' '}demo accuracy {fitAccuracy(r.stats)}, {r.stats.steps} steps ({r.stats.optimizer}){r.stats.cancelled ? ', cancelled' : ''}
+            {Object.keys(unsaved).some((k) => fitted[k] === r) && <span className="error"> (not saved)</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -141,6 +174,7 @@ export function ModelPanel() {
             </dd>
           </dl>
           {taskId && <EmbeddingBanner taskId={taskId} />}
+          <FittedList model={info.name} />
         </>
       )}
       <StorageStatus />

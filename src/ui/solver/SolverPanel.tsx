@@ -5,9 +5,11 @@
  */
 import { useState } from 'react';
 import type { Task } from '../../arc/types.ts';
+import { fitAccuracy, fittedFor, isFitting } from '../../state/fit.ts';
 import { resultKey, scoreSummary, type BatchProgress } from '../../state/solve.ts';
 import { appStore, useAppStore } from '../useAppStore.ts';
 import { canRecordVideo, downloadBlob, recordRunVideo, submissionFor } from './export.ts';
+import { FitPanel } from './FitPanel.tsx';
 import { EmbeddingBanner } from './ModelPanel.tsx';
 import { Visualizer } from './Visualizer.tsx';
 import { VoteTable } from './VoteTable.tsx';
@@ -23,6 +25,8 @@ function formatDuration(ms: number): string {
 function SolveControls({ task }: { task: Task }) {
   const options = useAppStore((s) => s.solve.options);
   const busy = useAppStore((s) => s.solve.live?.status === 'running' || s.solve.batch?.running === true);
+  // Fitting and solving share the worker: no solve starts while a fit runs.
+  const fitting = useAppStore(isFitting);
   const runState = useAppStore((s) => s.model.runState);
   const [testIndex, setTestIndex] = useState(0);
   const index = Math.min(testIndex, task.test.length - 1);
@@ -47,11 +51,11 @@ function SolveControls({ task }: { task: Task }) {
       <label className="small" title="Upstream always runs every ACT step; this stops once every variant would halt">
         <input type="checkbox" checked={options.stopAtHalt} onChange={(e) => s().setSolveOptions({ stopAtHalt: e.target.checked })} /> stop at halt
       </label>
-      <button type="button" className="primary" disabled={busy} onClick={() => void s().solveInput(task, index)}>
+      <button type="button" className="primary" disabled={busy || fitting} title={fitting ? 'a fit is running' : undefined} onClick={() => void s().solveInput(task, index)}>
         Solve{task.test.length > 1 ? ` test ${index + 1}` : ''}
       </button>
       {task.test.length > 1 && (
-        <button type="button" disabled={busy} onClick={() => void s().solveTask(task)}>
+        <button type="button" disabled={busy || fitting} onClick={() => void s().solveTask(task)}>
           Solve every test input
         </button>
       )}
@@ -73,12 +77,15 @@ function SolveControls({ task }: { task: Task }) {
 function LiveStatus() {
   const live = useAppStore((s) => s.solve.live);
   const modelStatus = useAppStore((s) => s.model.status);
+  const fitted = useAppStore((s) => (s.solve.live ? fittedFor(s, s.solve.live.taskId) : undefined));
   if (!live) return null;
+  const source = live.variants[0]?.source;
+  const rows = source === 'fitted' ? ` Using the fitted row${fitted ? ` (demo accuracy ${fitAccuracy(fitted.stats)})` : ''}.` : '';
   const text =
-    live.status === 'running' ? (modelStatus === 'loading' ? 'Loading the model…' : `Solving ${live.taskId} test ${live.testIndex + 1}…`) :
-    live.status === 'done' ? `Solved ${live.taskId} test ${live.testIndex + 1}.` :
+    live.status === 'running' ? (modelStatus === 'loading' ? 'Loading the model…' : `Solving ${live.taskId} test ${live.testIndex + 1}…${rows}`) :
+    live.status === 'done' ? `Solved ${live.taskId} test ${live.testIndex + 1}.${rows}` :
     live.status === 'cancelled' ? 'Cancelled.' : `Failed: ${live.error}`;
-  return <p className={`small ${live.status === 'error' ? 'error' : ''}`} data-run-status={live.status} aria-live="polite">{text}</p>;
+  return <p className={`small ${live.status === 'error' ? 'error' : ''}`} data-run-status={live.status} data-row-source={source ?? ''} aria-live="polite">{text}</p>;
 }
 
 function BatchBar({ batch }: { batch: BatchProgress | null }) {
@@ -154,13 +161,14 @@ function Exports() {
 export function SolverPanel() {
   const task = useAppStore((s) => s.tasks.find((t) => t.id === s.selectedTaskId) ?? null);
   const batch = useAppStore((s) => s.solve.batch);
-  const busy = useAppStore((s) => s.solve.live?.status === 'running' || s.solve.batch?.running === true);
+  const busy = useAppStore((s) => s.solve.live?.status === 'running' || s.solve.batch?.running === true || isFitting(s));
   return (
     <section className="panel solver-panel" aria-label="Solver">
       <h3>Solver</h3>
       {task ? (
         <>
           <EmbeddingBanner taskId={task.id} />
+          <FitPanel task={task} />
           <SolveControls task={task} />
         </>
       ) : (

@@ -1,0 +1,173 @@
+/**
+ * One fit request end to end, as the worker runs it (and the Node tests, on the same code):
+ * validate the request, refuse oversized grids, fit the row with progress and periodic
+ * exact-match scoring, keep the best row, and on cancel hand back that best row (or nothing
+ * when no step finished). onnxruntime-common only, like fit.ts.
+ */
+import type { Task } from '../arc/types.ts';
+import { CancelledError, InvalidRequestError, TaskTooLargeError } from '../engine/errors.ts';
+import type { FitProgressEvent, FitRequest, FittedRows } from '../engine/protocol.ts';
+import type { OrtBinding, RunControl } from '../engine/recursion.ts';
+import type { Manifest } from '../model/manifest.ts';
+import { DEFAULT_FIT_STEPS, demonstrationLoss, exactMatches, FitError, fitPuzzleRow, taskExamples, type FitSessions } from './fit.ts';
+import { originalVariant } from './overlay.ts';
+
+/**
+ * Demonstrations per session call. Activations of the gradient graph grow with batch ×
+ * (seq_len + puzzle_emb_len); 8 canvases of 30×30 at hidden 512 stay in the tens of MB.
+ */
+export const DEFAULT_FIT_MAX_BATCH = 8;
+/** Only tables up to this size are averaged for the starting row; larger ones (ARC-AGI-2: 2.4 GB) are not read. */
+const MAX_TABLE_BYTES_FOR_MEAN = 64 << 20;
+
+export interface FitJobOptions {
+  /** Starting row; default: initialRow() when readFile is given, else zeros. */
+  init?: Float32Array;
+  readFile?: (path: string) => Promise<Uint8Array>;
+  maxBatch?: number;
+}
+
+const count = (a: boolean[]) => a.filter(Boolean).length;
+
+/**
+ * Upstream starts a new row at the trained table's mean row (trm-reference.md §7.1). The
+ * mean of the rows the model ships stands in: its per-task rows files, else a small table,
+ * else zeros.
+ */
+export async function initialRow(manifest: Manifest, readFile: (path: string) => Promise<Uint8Array>): Promise<Float32Array> {
+  const W = manifest.config.puzzle_emb_ndim, sum = new Float64Array(W);
+  const tasks = Object.values(manifest.puzzles.tasks).map((t) => t.path);
+  const table = manifest.puzzles.table;
+  const tableBytes = table ? manifest.files.find((f) => f.path === table.path)?.bytes ?? Infinity : Infinity;
+  const paths = tasks.length ? tasks : table && tableBytes <= MAX_TABLE_BYTES_FOR_MEAN ? [table.path] : [];
+  let rows = 0;
+  for (const p of paths) {
+    const bytes = await readFile(p);
+    // Copy: the file's byte offset need not be 4-aligned.
+    const a = new Float32Array(bytes.slice().buffer, 0, Math.floor(bytes.byteLength / 4));
+    for (let i = 0; i < a.length; i++) sum[i % W] += a[i];
+    rows += Math.floor(a.length / W);
+  }
+  return Float32Array.from(sum, (v) => (rows ? v / rows : 0));
+}
+
+const positiveInt = (v: unknown, name: string, dflt: number, min = 1): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidRequestError(`fit: ${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { field: name });
+  return v;
+};
+
+/** Grids of the task that exceed the canvas, train first, as fields the UI can point at. */
+function checkCanvas(task: Task, gridSize: number): void {
+  try {
+    taskExamples(task, gridSize);
+  } catch (e) {
+    if (e instanceof FitError && e.field) throw new TaskTooLargeError(e.message, { taskId: task.id, ...e.field, field: e.field.path });
+    if (e instanceof FitError) throw new InvalidRequestError(e.message, { taskId: task.id });
+    throw e;
+  }
+  // The fitted row is for solving the test inputs: refuse those too, before any work.
+  task.test?.forEach((t, i) => {
+    const rows = t.input.length, cols = t.input[0]?.length ?? 0;
+    if (rows > gridSize || cols > gridSize) {
+      throw new TaskTooLargeError(`task "${task.id}": test[${i}].input is ${rows}×${cols}, larger than the model's ${gridSize}×${gridSize} canvas`,
+        { taskId: task.id, field: `test[${i}].input`, rows, cols, gridSize });
+    }
+  });
+}
+
+/** The request's fields with defaults, and its demonstrations split; throws the engine's named errors before any work. */
+export function checkFitRequest(manifest: Manifest, request: FitRequest) {
+  const c = manifest.config, task = request?.task;
+  if (request?.mode !== undefined && request.mode !== 'row') {
+    throw new InvalidRequestError(`fit: mode "${request.mode}" (whole-network fine-tuning) is not available for this model`, { field: 'mode' });
+  }
+  if (!task || !Array.isArray(task.train)) throw new InvalidRequestError('fit: request.task must be a task with train pairs', { field: 'task' });
+  const steps = positiveInt(request.steps, 'steps', DEFAULT_FIT_STEPS);
+  const evalEvery = positiveInt(request.evalEvery, 'evalEvery', 10);
+  const holdOut = positiveInt(request.holdOut, 'holdOut', 0, 0);
+  const lr = request.lr ?? 1e-2;
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new InvalidRequestError(`fit: lr must be a positive number, got ${JSON.stringify(request.lr)}`, { field: 'lr' });
+  const optimizer = request.optimizer ?? 'adam';
+  if (optimizer !== 'adam' && optimizer !== 'sign') throw new InvalidRequestError(`fit: optimizer must be "adam" or "sign", got ${JSON.stringify(optimizer)}`, { field: 'optimizer' });
+  checkCanvas(task, c.grid_size);
+  const all = taskExamples(task, c.grid_size);
+  if (holdOut >= all.length) {
+    throw new InvalidRequestError(`fit: holdOut ${holdOut} leaves no demonstrations to fit on (task "${task.id}" has ${all.length})`, { field: 'holdOut', taskId: task.id });
+  }
+  const train = all.slice(0, all.length - holdOut), heldOut = all.slice(all.length - holdOut);
+  return { task, steps, evalEvery, lr, optimizer, train, heldOut };
+}
+
+export async function runFitJob(
+  ort: OrtBinding,
+  sessions: FitSessions,
+  manifest: Manifest,
+  request: FitRequest,
+  control: RunControl & { pausedMs?: number },
+  onProgress: (p: FitProgressEvent) => void,
+  options: FitJobOptions = {},
+): Promise<FittedRows> {
+  const t0 = performance.now();
+  const c = manifest.config;
+  const { task, steps, evalEvery, lr, optimizer, train, heldOut } = checkFitRequest(manifest, request);
+  const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
+  const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(c.puzzle_emb_ndim));
+  const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
+
+  await control.checkpoint();
+  const lossBefore = await demonstrationLoss(ort, sessions, c, train, init, maxBatch);
+
+  // Best so far. A step's loss measures the row it started from (the previous step's row);
+  // once a row has been scored, the train exact-match count decides (ties: the later row).
+  let prev = { row: Float32Array.from(init), step: 0 };
+  let byLoss: { row: Float32Array; step: number; loss: number } | undefined;
+  let byScore: { row: Float32Array; step: number; exact: number; heldOut?: number; loss: number } | undefined;
+  let done = 0, cancelled = false;
+
+  try {
+    await fitPuzzleRow(ort, sessions, {
+      config: c, examples: train, init, steps, optimizer, lr, maxBatch, control,
+      onProgress: async (p) => {
+        done = p.step;
+        if (!byLoss || p.loss < byLoss.loss) byLoss = { row: prev.row, step: prev.step, loss: p.loss };
+        const row = Float32Array.from(p.row);
+        prev = { row, step: p.step };
+        const event: FitProgressEvent = {
+          step: p.step, steps: p.steps, loss: p.loss, elapsedMs: 0,
+          trainTotal: train.length, heldOutTotal: heldOut.length, batches: p.batches, maxBatch,
+        };
+        if (p.step % evalEvery === 0 || p.step === steps) {
+          const exact = count(await exactMatches(ort, sessions, c, train, row, maxBatch, control));
+          const held = heldOut.length ? count(await exactMatches(ort, sessions, c, heldOut, row, maxBatch, control)) : undefined;
+          event.trainCorrect = exact;
+          if (held !== undefined) event.heldOutCorrect = held;
+          // Ties go to the later row: its loss is the most recent and (with a falling curve) lowest.
+          if (!byScore || exact >= byScore.exact) byScore = { row, step: p.step, exact, heldOut: held, loss: p.loss };
+        }
+        event.elapsedMs = elapsed();
+        onProgress(event);
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof CancelledError) || done === 0) throw e;
+    cancelled = true;
+  }
+  const best = byScore ?? byLoss!;
+  // Final figures for the stats, without the control: a cancelled fit still reports honestly.
+  const lossAfter = await demonstrationLoss(ort, sessions, c, train, best.row, maxBatch);
+  const trainExact = byScore ? byScore.exact : count(await exactMatches(ort, sessions, c, train, best.row, maxBatch));
+  const heldExact = !heldOut.length ? undefined : byScore ? byScore.heldOut! : count(await exactMatches(ort, sessions, c, heldOut, best.row, maxBatch));
+  return {
+    taskId: task.id,
+    model: manifest.name,
+    variants: [originalVariant(task.id)],
+    rows: best.row,
+    stats: {
+      steps: done, optimizer, lr, loss_before: lossBefore, loss_after: lossAfter,
+      train_exact: trainExact, train_total: train.length,
+      ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
+      mode: 'row', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
+    },
+  };
+}
