@@ -9,7 +9,7 @@
  */
 import { CancelledError, deserializeError, WorkerCrashedError } from './errors.ts';
 import type {
-  BackendChoice, CacheStatus, ClearedCache, FitProgressEvent, FitRequest, FittedRows, Frame, FrameBatch, LoadOptions, LoadProgress, ModelInfo,
+  BackendChoice, CacheStatus, ClearedCache, FitCost, FitProgressEvent, FitRequest, FittedRows, Frame, FrameBatch, LoadOptions, LoadProgress, ModelInfo,
   Notice, Probe, ReplyValues, Request, RequestType, RunState, SolveRequest, SolveResult, VariantInfo, WorkerEvent,
 } from './protocol.ts';
 
@@ -123,6 +123,14 @@ export class TrmEngine {
     return this.request('fit', { request }, (e) => {
       if (e.type === 'fit-progress') handlers.onProgress?.(e.progress);
     });
+  }
+
+  /**
+   * What a whole-network fit (mode 'full') of the task would cost: memory, and one step
+   * measured on its demonstrations × request.steps. Queued like fit; changes nothing.
+   */
+  fitCost(request: FitRequest): Promise<FitCost> {
+    return this.request('fit-cost', { request });
   }
 
   /** Takes effect before the next block call; resolves with the resulting state. */

@@ -79,6 +79,8 @@ export interface ModelInfo {
   hasTable: boolean;
   /** The model ships a gradient graph (manifest graphs.grad): fit() works. */
   canFit: boolean;
+  /** The model ships fit_full.onnx (manifest graphs.gradFull): fit({ mode: 'full' }) works. */
+  canFitFull?: boolean;
   cache: CacheStatus;
   /** Bytes read from the network during this load (0 on a warm load). */
   networkBytes: number;
@@ -106,7 +108,12 @@ export interface SolveRequest {
   /** Start paused: nothing runs until resume() or step(). */
   startPaused?: boolean;
   /** Rows from fit() (float32 [variants, puzzle_emb_ndim]): used instead of looking the task up (source 'fitted'). */
-  fitted?: { variants: Variant[]; rows: Float32Array };
+  fitted?: {
+    variants: Variant[];
+    rows: Float32Array;
+    /** Whole-network fit (FittedRows.weights): the solve runs fp32 graphs built with these weights. */
+    weights?: Record<string, Float32Array>;
+  };
 }
 
 /** Fit puzzle rows for a task on its demonstrations, the network frozen (issue 9). */
@@ -122,8 +129,29 @@ export interface FitRequest {
   holdOut?: number;
   /** Steps between exact-match scoring after the full recursion (default 10; the last step is always scored). */
   evalEvery?: number;
-  /** 'full' = whole-network fine-tune: not available yet (InvalidRequestError). */
+  /**
+   * 'row' (default): network frozen. 'full': every trained weight fine-tuned with the row (needs
+   * ModelInfo.canFitFull, else InvalidRequestError; Adam only); the result carries `weights`.
+   */
   mode?: 'row' | 'full';
+  /** Full mode: Adam lr of the weights (default FULL_FIT_WEIGHT_LR, src/fit/fit-full.ts). */
+  weightLr?: number;
+}
+
+/** What a whole-network fit of a task will cost, before it starts (fit-cost request). */
+export interface FitCost {
+  /** Trained weights (numbers) and their bytes, float32. */
+  weights: number;
+  weightBytes: number;
+  /** Adam's two moments. */
+  optimizerBytes: number;
+  /** One step's summed gradients. */
+  gradientBytes: number;
+  /** One step measured on this task's demonstrations (cached per model and demonstration count). */
+  msPerStep: number;
+  steps: number;
+  estimatedMs: number;
+  backend: BackendName;
 }
 
 export interface FitProgressEvent {
@@ -155,6 +183,8 @@ export interface FittedRows {
   variants: Variant[];
   /** float32 [variants.length, puzzle_emb_ndim]. */
   rows: Float32Array;
+  /** Mode 'full': the fine-tuned trained weights (graph layout, by name); the rows are only valid with them. */
+  weights?: Record<string, Float32Array>;
   /** steps = steps completed; best_step = updates the returned row has had (0 = the starting row). */
   stats: FitStats & { mode: 'row' | 'full'; ms: number; cancelled?: boolean; best_step: number };
 }
@@ -244,6 +274,7 @@ export type Request =
   | { type: 'load'; id: number; url: string; options: LoadOptions }
   | { type: 'solve'; id: number; request: SolveRequest }
   | { type: 'fit'; id: number; request: FitRequest }
+  | { type: 'fit-cost'; id: number; request: FitRequest }
   | { type: 'pause'; id: number }
   | { type: 'resume'; id: number }
   | { type: 'step'; id: number }
@@ -262,6 +293,7 @@ export interface ReplyValues {
   load: ModelInfo;
   solve: SolveResult;
   fit: FittedRows;
+  'fit-cost': FitCost;
   pause: RunState;
   resume: RunState;
   step: RunState;

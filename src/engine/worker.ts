@@ -10,13 +10,15 @@ import { ResilientStore } from '../model/cache.ts';
 import { ModelSource } from '../model/loader.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { demonstrationLoss, type FitSessions } from '../fit/fit.ts';
-import { checkFitRequest, initialRow, runFitJob } from '../fit/job.ts';
+import { checkFitRequest, DEFAULT_FIT_MAX_BATCH, initialRow, runFitJob, runFullFitJob } from '../fit/job.ts';
+import { estimateFullFit, fullDemonstrationLoss, fullFitMemory, modelWeights, openFitFullSessions, tunedWeights, type FitFullSessions } from '../fit/fit-full.ts';
+import { buildGraphsWithWeights, type NamedWeight, type TrmWeights } from '../convert/graphs.ts';
 import { openFitSessions, releaseFitSessions } from '../fit/sessions.ts';
 import { chooseBackend, fallbackChoice, probePlatform } from './backend.ts';
 import { RunController } from './control.ts';
 import { CancelledError, DeviceLostError, InvalidRequestError, ModelMismatchError, NoModelLoadedError, serializeError, SessionCreateError } from './errors.ts';
 import type {
-  BackendChoice, BackendName, FitRequest, FittedRows, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent,
+  BackendChoice, BackendName, FitCost, FitRequest, FittedRows, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent,
 } from './protocol.ts';
 import type { TrmSessions } from './recursion.ts';
 import { openSessions, releaseSessions } from './sessions.ts';
@@ -41,6 +43,20 @@ interface Loaded {
   loadMs: number;
   /** Fitting sessions (fp32 + fit_grad), opened on the first fit. */
   fit?: Promise<FitState>;
+  /** Whole-network fitting (fit_full.onnx + the model's weights), opened on the first full fit or cost request. */
+  fitFull?: Promise<FitFullState>;
+  /** ms per full step measured by fit-cost, by number of trained demonstrations. */
+  fullStepMs?: Map<number, number>;
+  /** fp32 sessions of the last fine-tuned network a solve used, kept for repeated solves of that task. */
+  tuned?: { key: string; backend: BackendName; sessions: Promise<TrmSessions> };
+  /** The model's own weights (graph layout), read from its fp32 graphs for the first fine-tuned solve. */
+  baseWeights?: Promise<NamedWeight[]>;
+}
+
+interface FitFullState {
+  sessions: FitFullSessions;
+  backend: BackendName;
+  init: Float32Array;
 }
 
 interface FitState {
@@ -124,6 +140,91 @@ async function releaseFit(l: Loaded | undefined) {
   if (f) await releaseFitSessions(f.sessions).catch(() => undefined);
 }
 
+async function releaseFitFull(l: Loaded | undefined) {
+  const f = l?.fitFull;
+  if (!l || !f) return;
+  l.fitFull = undefined;
+  const s = await f.catch(() => undefined);
+  if (s) await s.sessions.full.release().catch(() => undefined);
+}
+
+async function releaseTuned(l: Loaded | undefined) {
+  const t = l?.tuned;
+  if (!l || !t) return;
+  l.tuned = undefined;
+  await release(await t.sessions.catch(() => undefined));
+}
+
+/** fp32 sessions of a fine-tuned network on `backend`; on WebGPU the carry stays on the device, as in createSessions. */
+async function openTunedOn(c: ModelConfig, w: TrmWeights, backend: BackendName, keepOnDevice = false): Promise<TrmSessions> {
+  const g = buildGraphsWithWeights(c, w);
+  const base = { executionProviders: [backend] };
+  const onDevice = (names: string[]) => (keepOnDevice && backend === 'webgpu'
+    ? { ...base, preferredOutputLocation: Object.fromEntries(names.map((n) => [n, 'gpu-buffer' as const])) } : base);
+  const embed = await ort.InferenceSession.create(g.embed, onDevice(['x', 'z_H', 'z_L', 'zeros']));
+  const block = await ort.InferenceSession.create(g.block, onDevice(['out'])).catch(async (e) => { await embed.release(); throw e; });
+  const readout = await ort.InferenceSession.create(g.readout, base).catch(async (e) => { await embed.release(); await block.release(); throw e; });
+  return { embed, block, readout };
+}
+
+/** FNV-1a over the rows' and weights' bits: tells one fine-tuned network from another (a refit of the same task). */
+function fingerprint(taskId: string, rows: Float32Array, weights: Record<string, Float32Array>): string {
+  let h = 0x811c9dc5;
+  const mix = (a: Float32Array) => {
+    const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
+  };
+  mix(rows);
+  for (const k of Object.keys(weights).sort()) mix(weights[k]);
+  return `${taskId}:${(h >>> 0).toString(16)}`;
+}
+
+/**
+ * fit_full.onnx and the model's weights (read back from the fp32 graphs). Like openFit:
+ * WebGPU first when solving runs there (one dummy step, finite loss required), else WASM.
+ */
+async function openFitFull(l: Loaded): Promise<FitFullState> {
+  const m = l.source.manifest;
+  if (!m.graphs.gradFull) throw new ModelMismatchError(`model "${m.name}" has no whole-network fine-tuning graph (manifest graphs.gradFull); reconvert it with \`trm convert --grad\``, { field: 'graphs.gradFull' });
+  if (!m.graphs.block.fp32) throw new ModelMismatchError(`model "${m.name}" has no fp32 block graph, which whole-network fitting needs`, { field: 'graphs.block.fp32' });
+  const files = await l.source.files([m.graphs.embed, m.graphs.block.fp32, m.graphs.readout, m.graphs.gradFull]);
+  const c = m.config;
+  const open = async (backend: BackendName) => {
+    const s = await openFitFullSessions(ort, m, async (p) => files.get(p)!, { executionProviders: [backend] });
+    try {
+      const dummy = { tokens: new Int32Array(c.seq_len), labels: new Int32Array(c.seq_len).fill(1) };
+      const loss = await fullDemonstrationLoss(ort, s, c, [dummy], new Float32Array(c.puzzle_emb_ndim));
+      if (!Number.isFinite(loss)) throw new Error(`the whole-network graph's loss is ${loss}`);
+    } catch (e) {
+      await s.full.release().catch(() => undefined);
+      throw e;
+    }
+    return s;
+  };
+  let backend: BackendName = l.choice.backend === 'webgpu' && !gpuLost ? 'webgpu' : 'wasm';
+  let sessions: FitFullSessions | undefined;
+  if (backend === 'webgpu') {
+    try {
+      sessions = await open('webgpu');
+    } catch (e) {
+      backend = 'wasm';
+      notice({ kind: 'fit-backend', backend, reason: `whole-network fitting runs on WASM: fit_full.onnx failed on WebGPU (${(e as Error).message})` });
+    }
+  }
+  try {
+    sessions ??= await open('wasm');
+  } catch (e) {
+    throw new SessionCreateError(`cannot run the whole-network fitting graph on wasm: ${(e as Error).message}`, { backend: 'wasm', precision: 'fp32' });
+  }
+  return { sessions, backend, init: await initialRow(m, (p) => l.source.file(p)) };
+}
+
+function fitFullOf(l: Loaded): Promise<FitFullState> {
+  l.fitFull ??= openFitFull(l);
+  l.fitFull.catch(() => { if (loaded === l) l.fitFull = undefined; }); // a failed open is retried next time
+  return l.fitFull;
+}
+
 /**
  * The fitting sessions: the gradient graph exists in fp32 only, so embed/block/readout are
  * opened again in fp32 beside the solve sessions. On WebGPU the gradient graph is tried there
@@ -170,6 +271,8 @@ async function fallBack(l: Loaded, why: string, id = 0): Promise<void> {
   const from = l.choice.backend;
   await release(l.sessions);
   await releaseFit(l); // reopened on WASM by the next fit
+  await releaseFitFull(l);
+  await releaseTuned(l);
   l.choice = fallbackChoice(await probe(), available(l), l.options.precision ?? 'auto', why);
   l.sessions = await createSessions(l.source, l.choice, l.options, post, id);
   notice({ kind: 'backend-fallback', from, to: 'wasm', reason: why });
@@ -182,6 +285,8 @@ async function load(id: number, url: string, options: LoadOptions): Promise<Mode
   loaded = undefined;
   await release(previous?.sessions);
   await releaseFit(previous);
+  await releaseFitFull(previous);
+  await releaseTuned(previous);
   const source = await ModelSource.open(url, { store, onNotice: notice, revalidate: options.revalidate });
   const l: Loaded = {
     source, options, loadMs: 0,
@@ -201,6 +306,7 @@ async function load(id: number, url: string, options: LoadOptions): Promise<Mode
   return {
     name: m.name, url, config: m.config, backend: l.choice, precisions: available(l),
     taskIds: Object.keys(m.puzzles.tasks), hasTable: !!m.puzzles.table, canFit: !!m.graphs.grad,
+    canFitFull: !!m.graphs.grad && !!m.graphs.gradFull,
     cache, networkBytes: source.networkBytes, loadMs: l.loadMs,
   };
 }
@@ -214,15 +320,43 @@ async function solve(id: number, req: SolveRequest, queuedAt: number): Promise<S
   const m = l.source.manifest;
   const { plan, puzzle } = await loadVariants(m, req.task, req.maxVariants ?? DEFAULT_MAX_VARIANTS, (path) => l.source.file(path), req.fitted);
 
+  const weights = req.fitted?.weights;
+  const tunedKey = weights ? fingerprint(req.task.id, req.fitted!.rows, weights) : undefined;
+  // Another task, another fit or none: the cached fine-tuned sessions go.
+  if (l.tuned && l.tuned.key !== tunedKey) await releaseTuned(l);
+  let tunedW: TrmWeights | undefined;
+  if (weights) {
+    // The model's weights come from its fp32 graphs (no fit_full.onnx needed to solve). Checked
+    // here, before any run: weights of another model are a bad request, not a reason to leave WebGPU.
+    l.baseWeights ??= l.fitFull ? l.fitFull.then((f) => f.sessions.weights) : modelWeights(m, (p) => l.source.file(p));
+    l.baseWeights.catch(() => { l.baseWeights = undefined; });
+    tunedW = tunedWeightsOf(m.config, await l.baseWeights, weights);
+  }
+
   const control = new RunController(req.startPaused ?? false, (state) => post({ type: 'state', state }));
   running = control;
   const attempt = async () => {
     if (l.choice.backend === 'webgpu' && gpuLost) await fallBack(l, `device lost: ${gpuLost}`);
-    post({ type: 'started', id, variants: plan.variants, backend: l.choice });
+    let sessions = l.sessions!, backend = l.choice;
+    if (tunedW && tunedKey) {
+      // Built once per fitted network (graphs with its weights, fp32); reused while solves of it repeat.
+      if (!l.tuned || l.tuned.backend !== l.choice.backend) {
+        await releaseTuned(l);
+        const b = l.choice.backend;
+        const opened = openTunedOn(m.config, tunedW, b, true);
+        l.tuned = { key: tunedKey, backend: b, sessions: opened };
+        opened.catch(() => { if (l.tuned?.sessions === opened) l.tuned = undefined; });
+      }
+      sessions = await l.tuned.sessions.catch((e: Error) => {
+        throw new SessionCreateError(`cannot open the fine-tuned network's fp32 graphs on ${l.choice.backend}: ${e.message}`, { backend: l.choice.backend, precision: 'fp32' });
+      });
+      backend = { ...l.choice, precision: 'fp32', reason: `fine-tuned network (fp32 graphs built with the task's weights); ${l.choice.reason}` };
+    }
+    post({ type: 'started', id, variants: plan.variants, backend });
     post({ type: 'state', state: control.state });
-    return solveTestInput(ort, l.sessions!, {
+    return solveTestInput(ort, sessions, {
       config: m.config, taskId: req.task.id, testIndex: req.testIndex, input: test.input,
-      variants: plan.variants, puzzle, backend: l.choice, steps: req.steps, stopAtHalt: req.stopAtHalt, control,
+      variants: plan.variants, puzzle, backend, steps: req.steps, stopAtHalt: req.stopAtHalt, control,
       onFrame: (f) => {
         // Fresh copies: the transfer list must not name one buffer twice, and ORT may reuse its own.
         const frame = { ...f, tokens: f.tokens.slice(), confidence: f.confidence.slice(), qHalt: f.qHalt.slice(), qContinue: f.qContinue.slice() };
@@ -258,7 +392,18 @@ async function fit(id: number, req: FitRequest, queuedAt: number): Promise<Fitte
   post({ type: 'state', state: control.state });
   try {
     // Bad fields and oversized grids are refused before the sessions are opened.
-    checkFitRequest(l.source.manifest, req);
+    const checked = checkFitRequest(l.source.manifest, req);
+    if (checked.mode === 'full') {
+      const f = await fitFullOf(l);
+      await control.checkpoint();
+      const c = l.source.manifest.config;
+      return await runFullFitJob(ort, f.sessions, l.source.manifest, req, control,
+        (progress) => post({ type: 'fit-progress', id, progress: { ...progress, backend: f.backend } }), {
+          init: f.init,
+          openTuned: (w) => openTunedOn(c, w, f.backend),
+          releaseTuned: (s) => release(s),
+        });
+    }
     l.fit ??= openFit(l);
     l.fit.catch(() => { if (loaded === l) l.fit = undefined; }); // a failed open is retried next time
     const f = await l.fit;
@@ -269,6 +414,36 @@ async function fit(id: number, req: FitRequest, queuedAt: number): Promise<Fitte
     running = undefined;
     post({ type: 'state', state: 'idle' });
   }
+}
+
+/** The sessions' weights with the fitted ones in place (graph layout → TrmWeights). */
+function tunedWeightsOf(c: ModelConfig, base: NamedWeight[], weights: Record<string, Float32Array>): TrmWeights {
+  try {
+    return tunedWeights(c, base, weights);
+  } catch (e) {
+    throw new InvalidRequestError(`fitted weights do not fit model: ${(e as Error).message} (fitted for another model?)`, { field: 'fitted.weights' });
+  }
+}
+
+/** Memory and one measured step of a whole-network fit of the task; the step's ms is cached per demonstration count. */
+async function fitCost(req: FitRequest, queuedAt: number): Promise<FitCost> {
+  if (queuedAt !== generation) throw new CancelledError('cancelled before it started');
+  const l = loaded;
+  if (!l) throw new NoModelLoadedError('no model is loaded: call load() first');
+  const m = l.source.manifest;
+  const { train, steps, lr, weightLr } = checkFitRequest(m, { ...req, mode: 'full' });
+  const f = await fitFullOf(l);
+  const mem = fullFitMemory(f.sessions.weights);
+  l.fullStepMs ??= new Map();
+  let ms = l.fullStepMs.get(train.length);
+  if (ms === undefined) {
+    const o = { config: m.config, examples: train, init: f.init, steps: 1, lr, weightLr, maxBatch: DEFAULT_FIT_MAX_BATCH };
+    ms = (await estimateFullFit(ort, f.sessions, o)).msPerStep;
+    // The first step pays for warm-up (about 5× a later one on the demo model); a short one is measured again.
+    if (ms < 1000) ms = (await estimateFullFit(ort, f.sessions, o)).msPerStep;
+    l.fullStepMs.set(train.length, ms);
+  }
+  return { ...mem, msPerStep: ms, steps, estimatedMs: ms * steps, backend: f.backend };
 }
 
 async function handle(r: Request): Promise<ReplyValues[RequestType]> {
@@ -283,6 +458,10 @@ async function handle(r: Request): Promise<ReplyValues[RequestType]> {
       const queuedAt = generation;
       return serial(() => fit(r.id, r.request, queuedAt));
     }
+    case 'fit-cost': {
+      const queuedAt = generation;
+      return serial(() => fitCost(r.request, queuedAt));
+    }
     case 'pause': return running ? running.pause() : 'idle';
     case 'resume': return running ? running.resume() : 'idle';
     case 'step': return running ? running.step() : 'idle';
@@ -296,6 +475,8 @@ async function handle(r: Request): Promise<ReplyValues[RequestType]> {
       return serial(async () => {
         await release(loaded?.sessions);
         await releaseFit(loaded);
+        await releaseFitFull(loaded);
+        await releaseTuned(loaded);
         loaded = undefined;
         return null;
       });

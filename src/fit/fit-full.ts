@@ -41,7 +41,8 @@ export interface FitFullOptions {
   /** Demonstrations per session call; more are run in chunks and their gradients summed. */
   maxBatch?: number;
   control?: RunControl;
-  onProgress?: (p: FitProgress) => void | Promise<void>;
+  /** `weights` are the live parameter arrays (after this step's update): copy what must outlive the callback. */
+  onProgress?: (p: FitProgress & { weights: Record<string, Float32Array> }) => void | Promise<void>;
 }
 
 export interface FitFullResult {
@@ -238,7 +239,10 @@ export async function fitFullNetwork(ort: OrtBinding, s: FitFullSessions, o: Fit
     adam(row, gR, mR, vR, lr, step + 1, 1 / n);
     params.forEach((p, i) => adam(p, gW[i], mW[i], vW[i], weightLr, step + 1, 1 / n));
     losses.push(lossSum / n);
-    await o.onProgress?.({ step: step + 1, steps: o.steps, loss: lossSum / n, correct, examples: n, row, batches: chunks.length });
+    if (o.onProgress) {
+      const weights = Object.fromEntries(trained.map((t, i) => [t.name, params[i]]));
+      await o.onProgress({ step: step + 1, steps: o.steps, loss: lossSum / n, correct, examples: n, row, batches: chunks.length, weights });
+    }
   }
   return { row, weights: Object.fromEntries(trained.map((t, i) => [t.name, params[i]])), losses };
 }

@@ -99,8 +99,11 @@ describe('runFitJob on models/demo (onnxruntime-node)', () => {
     await expect(job({ task: tooBig })).rejects.toThrow(/train\[0\]\.input is 12×12, larger than the model's 10×10 canvas/);
     await expect(job({ task: tooBig })).rejects.toMatchObject({ details: { field: 'train[0].input', rows: 12, cols: 12, gridSize: 10 } });
     await expect(job({ task: { ...TASK, test: [{ input: big }] } })).rejects.toMatchObject({ name: 'TaskTooLargeError', details: { field: 'test[0].input' } });
-    await expect(job({ mode: 'full' })).rejects.toThrow(InvalidRequestError);
-    await expect(job({ mode: 'full' })).rejects.toThrow(/not available for this model/);
+    // Without fit_full.onnx the whole-network mode is refused by name; with it, runFitJob still fits rows only.
+    const noFull = { ...manifest, graphs: { ...manifest.graphs, gradFull: undefined } };
+    await expect(runFitJob(ort, s, noFull, { task: TASK, mode: 'full' }, new RunController(), () => {})).rejects.toThrow(InvalidRequestError);
+    await expect(runFitJob(ort, s, noFull, { task: TASK, mode: 'full' }, new RunController(), () => {})).rejects.toThrow(/not available for this model: it has no fit_full\.onnx/);
+    await expect(job({ mode: 'adapt' })).rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'mode' } });
     await expect(job({ holdOut: TASK.train.length })).rejects.toThrow(/holdOut \d+ leaves no demonstrations/);
     await expect(job({ steps: 0 })).rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'steps' } });
     await expect(job({ optimizer: 'sgd' })).rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'optimizer' } });

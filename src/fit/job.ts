@@ -10,7 +10,9 @@ import type { FitProgressEvent, FitRequest, FittedRows } from '../engine/protoco
 import type { OrtBinding, RunControl } from '../engine/recursion.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { DEFAULT_FIT_STEPS, demonstrationLoss, exactMatches, FitError, fitPuzzleRow, taskExamples, type FitSessions } from './fit.ts';
+import { fitFullNetwork, FULL_FIT_WEIGHT_LR, fullDemonstrationLoss, tunedWeights, type FitFullSessions } from './fit-full.ts';
 import { originalVariant } from './overlay.ts';
+import type { TrmSessions } from '../engine/recursion.ts';
 
 /**
  * Demonstrations per session call. Activations of the gradient graph grow with batch ×
@@ -79,8 +81,11 @@ function checkCanvas(task: Task, gridSize: number): void {
 /** The request's fields with defaults, and its demonstrations split; throws the engine's named errors before any work. */
 export function checkFitRequest(manifest: Manifest, request: FitRequest) {
   const c = manifest.config, task = request?.task;
-  if (request?.mode !== undefined && request.mode !== 'row') {
-    throw new InvalidRequestError(`fit: mode "${request.mode}" (whole-network fine-tuning) is not available for this model`, { field: 'mode' });
+  const mode = request?.mode ?? 'row';
+  if (mode !== 'row' && mode !== 'full') throw new InvalidRequestError(`fit: mode must be "row" or "full", got ${JSON.stringify(request.mode)}`, { field: 'mode' });
+  if (mode === 'full' && !manifest.graphs.gradFull) {
+    throw new InvalidRequestError(`fit: mode "full" (whole-network fine-tuning) is not available for this model: it has no fit_full.onnx (manifest graphs.gradFull); ` +
+      'reconvert it with `trm convert --grad`', { field: 'mode' });
   }
   if (!task || !Array.isArray(task.train)) throw new InvalidRequestError('fit: request.task must be a task with train pairs', { field: 'task' });
   const steps = positiveInt(request.steps, 'steps', DEFAULT_FIT_STEPS);
@@ -90,13 +95,18 @@ export function checkFitRequest(manifest: Manifest, request: FitRequest) {
   if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new InvalidRequestError(`fit: lr must be a positive number, got ${JSON.stringify(request.lr)}`, { field: 'lr' });
   const optimizer = request.optimizer ?? 'adam';
   if (optimizer !== 'adam' && optimizer !== 'sign') throw new InvalidRequestError(`fit: optimizer must be "adam" or "sign", got ${JSON.stringify(optimizer)}`, { field: 'optimizer' });
+  if (mode === 'full' && optimizer !== 'adam') throw new InvalidRequestError('fit: mode "full" uses Adam only (no sign-SGD for the weights)', { field: 'optimizer' });
+  const weightLr = request.weightLr ?? FULL_FIT_WEIGHT_LR;
+  if (typeof weightLr !== 'number' || !(weightLr > 0) || !Number.isFinite(weightLr)) {
+    throw new InvalidRequestError(`fit: weightLr must be a positive number, got ${JSON.stringify(request.weightLr)}`, { field: 'weightLr' });
+  }
   checkCanvas(task, c.grid_size);
   const all = taskExamples(task, c.grid_size);
   if (holdOut >= all.length) {
     throw new InvalidRequestError(`fit: holdOut ${holdOut} leaves no demonstrations to fit on (task "${task.id}" has ${all.length})`, { field: 'holdOut', taskId: task.id });
   }
   const train = all.slice(0, all.length - holdOut), heldOut = all.slice(all.length - holdOut);
-  return { task, steps, evalEvery, lr, optimizer, train, heldOut };
+  return { task, mode, steps, evalEvery, lr, weightLr, optimizer, train, heldOut };
 }
 
 export async function runFitJob(
@@ -110,7 +120,8 @@ export async function runFitJob(
 ): Promise<FittedRows> {
   const t0 = performance.now();
   const c = manifest.config;
-  const { task, steps, evalEvery, lr, optimizer, train, heldOut } = checkFitRequest(manifest, request);
+  const { task, mode, steps, evalEvery, lr, optimizer, train, heldOut } = checkFitRequest(manifest, request);
+  if (mode !== 'row') throw new InvalidRequestError('fit: runFitJob fits rows only; whole-network requests go to runFullFitJob', { field: 'mode' });
   const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
   const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(c.puzzle_emb_ndim));
   const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
@@ -168,6 +179,107 @@ export async function runFitJob(
       train_exact: trainExact, train_total: train.length,
       ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
       mode: 'row', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
+    },
+  };
+}
+
+export interface FullFitJobOptions extends FitJobOptions {
+  /**
+   * Opens embed/block/readout sessions of a fine-tuned network (built at run time) for
+   * exact-match scoring; the caller picks the backend. Released after each scoring.
+   */
+  openTuned: (w: ReturnType<typeof tunedWeights>) => Promise<TrmSessions>;
+  releaseTuned: (s: TrmSessions) => Promise<void>;
+}
+
+const copyWeights = (w: Record<string, Float32Array>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Float32Array.from(v)]));
+
+/**
+ * runFitJob for mode "full": every trained weight fine-tuned with the row (fitFullNetwork),
+ * with the same progress, scoring and best-so-far semantics. A scoring step builds the
+ * fine-tuned fp32 graphs and opens them (openTuned), so it costs more than in row mode.
+ * The result carries the weights: its row is only valid with them.
+ */
+export async function runFullFitJob(
+  ort: OrtBinding,
+  full: FitFullSessions,
+  manifest: Manifest,
+  request: FitRequest,
+  control: RunControl & { pausedMs?: number },
+  onProgress: (p: FitProgressEvent) => void,
+  options: FullFitJobOptions,
+): Promise<FittedRows> {
+  const t0 = performance.now();
+  const c = manifest.config;
+  const { task, mode, steps, evalEvery, lr, weightLr, train, heldOut } = checkFitRequest(manifest, request);
+  if (mode !== 'full') throw new InvalidRequestError('fit: runFullFitJob is for mode "full"', { field: 'mode' });
+  const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
+  const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(c.puzzle_emb_ndim));
+  const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
+  const base = Object.fromEntries(full.weights.filter((t) => t.trained).map((t) => [t.name, t.data]));
+
+  const exact = async (examples: typeof train, row: Float32Array, weights: Record<string, Float32Array>, ctl?: RunControl) => {
+    const s = await options.openTuned(tunedWeights(c, full.weights, weights));
+    try {
+      return count(await exactMatches(ort, s, c, examples, row, maxBatch, ctl));
+    } finally {
+      await options.releaseTuned(s);
+    }
+  };
+
+  await control.checkpoint();
+  const lossBefore = await fullDemonstrationLoss(ort, full, c, train, init, {}, maxBatch);
+
+  type Snap = { row: Float32Array; weights: Record<string, Float32Array>; step: number };
+  // Copies: fitFullNetwork updates its arrays in place. Same rules as runFitJob.
+  let prev: Snap = { row: Float32Array.from(init), weights: base, step: 0 };
+  let byLoss: Snap & { loss: number } | undefined;
+  let byScore: Snap & { exact: number; heldOut?: number; loss: number } | undefined;
+  let done = 0, cancelled = false;
+
+  try {
+    await fitFullNetwork(ort, full, {
+      config: c, examples: train, init, steps, lr, weightLr, maxBatch, control,
+      onProgress: async (p) => {
+        done = p.step;
+        if (!byLoss || p.loss < byLoss.loss) byLoss = { ...prev, loss: p.loss };
+        const snap: Snap = { row: Float32Array.from(p.row), weights: copyWeights(p.weights), step: p.step };
+        prev = snap;
+        const event: FitProgressEvent = {
+          step: p.step, steps: p.steps, loss: p.loss, elapsedMs: 0,
+          trainTotal: train.length, heldOutTotal: heldOut.length, batches: p.batches, maxBatch,
+        };
+        if (p.step % evalEvery === 0 || p.step === steps) {
+          const ex = await exact(train, snap.row, snap.weights, control);
+          const held = heldOut.length ? await exact(heldOut, snap.row, snap.weights, control) : undefined;
+          event.trainCorrect = ex;
+          if (held !== undefined) event.heldOutCorrect = held;
+          if (!byScore || ex >= byScore.exact) byScore = { ...snap, exact: ex, heldOut: held, loss: p.loss };
+        }
+        event.elapsedMs = elapsed();
+        onProgress(event);
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof CancelledError) || done === 0) throw e;
+    cancelled = true;
+  }
+  const best = byScore ?? byLoss!;
+  const lossAfter = await fullDemonstrationLoss(ort, full, c, train, best.row, best.weights, maxBatch);
+  const trainExact = byScore ? byScore.exact : await exact(train, best.row, best.weights);
+  const heldExact = !heldOut.length ? undefined : byScore ? byScore.heldOut! : await exact(heldOut, best.row, best.weights);
+  return {
+    taskId: task.id,
+    model: manifest.name,
+    variants: [originalVariant(task.id)],
+    rows: best.row,
+    // Step 0 (cancel right after the first step with a rising loss) keeps the model's own weights: copy them anyway, the caller owns the result.
+    weights: best.weights === base ? copyWeights(base) : best.weights,
+    stats: {
+      steps: done, optimizer: 'adam', lr, weight_lr: weightLr, loss_before: lossBefore, loss_after: lossAfter,
+      train_exact: trainExact, train_total: train.length,
+      ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
+      mode: 'full', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
     },
   };
 }

@@ -8,14 +8,17 @@
 import { createStore as createIdbStore, del as idbDel, entries as idbEntries, set as idbSet } from 'idb-keyval';
 import type { Task } from '../arc/types.ts';
 import { CancelledError } from '../engine/errors.ts';
-import type { FitProgressEvent, FittedRows, ModelInfo } from '../engine/protocol.ts';
+import type { FitCost, FitProgressEvent, FittedRows, ModelInfo } from '../engine/protocol.ts';
 import type { Variant } from '../model/manifest.ts';
 import type { AppState, AppStore, SliceCreator } from './store.ts';
 
 export type FitStatus = 'running' | 'done' | 'cancelled' | 'error';
 export type FitOptimizer = 'adam' | 'sign';
+/** row: the network frozen (fast); full: every weight fine-tuned with the row (needs ModelInfo.canFitFull). */
+export type FitMode = 'row' | 'full';
 
 export interface FitOptions {
+  mode: FitMode;
   steps: number;
   /** Keep one demonstration out of fitting to see whether the row generalises. */
   holdOut: boolean;
@@ -30,6 +33,8 @@ export interface FittedRecord {
   variants: Variant[];
   /** float32 [variants.length, puzzle_emb_ndim]. */
   rows: Float32Array;
+  /** Whole-network fit: the fine-tuned weights by name (the rows are only valid with them). */
+  weights?: Record<string, Float32Array>;
   stats: FittedRows['stats'];
   /** Loss per step as it streamed, so the curve can be shown again after a reload. */
   losses: number[];
@@ -59,6 +64,16 @@ export interface FitState {
   fitted: Record<string, FittedRecord>;
   /** Records IndexedDB refused (quota, private mode), by key: they live in this page only. */
   unsaved: Record<string, string>;
+  /** The cost of a whole-network fit of one task, asked before it starts (estimateFitCost). */
+  cost: FitCostState | null;
+}
+
+export interface FitCostState {
+  key: string;
+  taskId: string;
+  status: 'measuring' | 'ready' | 'error';
+  cost?: FitCost;
+  message?: string;
 }
 
 /** Where fitted rows live; IndexedDB in the app, a Map in tests. */
@@ -78,12 +93,14 @@ export interface FitSlice {
   removeFitted(model: string, taskId: string): Promise<void>;
   restoreFitted(records: Record<string, FittedRecord>): void;
   setFitPersistence(p: FitPersistence | null): void;
+  /** Asks the engine what a whole-network fit of the task costs (one measured step); result in fit.cost. */
+  estimateFitCost(task: Task): Promise<FitCost | null>;
 }
 
 /** JSON of the pair: unambiguous whatever characters the model name or task id hold. */
 export const fitKey = (model: string, taskId: string) => JSON.stringify([model, taskId]);
 
-export const DEFAULT_FIT_OPTIONS: FitOptions = { steps: 100, holdOut: false, optimizer: 'adam' };
+export const DEFAULT_FIT_OPTIONS: FitOptions = { mode: 'row', steps: 100, holdOut: false, optimizer: 'adam' };
 export const MAX_FIT_STEPS = 5000;
 
 /** The fitted record of a task for the loaded model, if any (never another model's). */
@@ -103,9 +120,10 @@ export const isFitting = (s: Pick<AppState, 'fit'>) => s.fit.live?.status === 'r
  * Why the task cannot be fitted on this model, or null. The worker checks the same things; asking
  * here first gives the message before a worker round trip and keeps the button honest.
  */
-export function fitProblem(task: Task, info: ModelInfo | null): string | null {
+export function fitProblem(task: Task, info: ModelInfo | null, mode: FitMode = 'row'): string | null {
   if (!info) return null; // the model loads on first use; the worker then says what is wrong
   if (!info.canFit) return `model "${info.name}" has no gradient graph (fit_grad.onnx), so it cannot fit new tasks; reconvert it with \`trm convert --grad\``;
+  if (mode === 'full' && !info.canFitFull) return `model "${info.name}" has no whole-network fine-tuning graph (fit_full.onnx); reconvert it with \`trm convert --grad\``;
   if (task.train.length === 0) return `task "${task.id}" has no demonstrations to fit on`;
   const n = info.config.grid_size;
   for (const [i, p] of task.train.entries()) {
@@ -115,6 +133,13 @@ export function fitProblem(task: Task, info: ModelInfo | null): string | null {
     }
   }
   return null;
+}
+
+/** "≈ 12.3 s for 100 steps, 4.2 MB" (weights + Adam state + gradients). */
+export function fitCostText(cost: FitCost): string {
+  const mb = (cost.weightBytes + cost.optimizerBytes + cost.gradientBytes) / 1e6;
+  const secs = cost.estimatedMs / 1000;
+  return `≈ ${secs >= 10 ? secs.toFixed(0) : secs.toFixed(1)} s for ${cost.steps} steps, ${mb.toFixed(1)} MB`;
 }
 
 /** Demo accuracy of a record as the UI writes it: "3/4" (and "held out 1/1"). */
@@ -155,19 +180,21 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
       fail(task.id, (e as Error).message);
       return null;
     }
-    const problem = fitProblem(task, info);
+    const { mode, steps, holdOut } = get().fit.options;
+    // Whole-network fitting is Adam only (the weights' optimizer).
+    const optimizer = mode === 'full' ? 'adam' : get().fit.options.optimizer;
+    const problem = fitProblem(task, info, mode);
     if (problem) {
       fail(task.id, problem);
       return null;
     }
-    const { steps, holdOut, optimizer } = get().fit.options;
     const key = fitKey(info.name, task.id);
     patch({ live: { key, model: info.name, taskId: task.id, status: 'running', steps, losses: [], last: null, scored: null, startedAt: Date.now() } });
     let result: FittedRows;
     try {
       result = await get().engine().fit(
         // A split needs a demonstration left to fit on; the panel greys the box out below two.
-        { task, steps, optimizer, holdOut: holdOut && task.train.length >= 2 ? 1 : 0 },
+        { task, steps, optimizer, mode, holdOut: holdOut && task.train.length >= 2 ? 1 : 0 },
         { onProgress: (e) => patchLive(key, (l) => ({ losses: [...l.losses, e.loss], last: e, scored: e.trainCorrect !== undefined ? e : l.scored })) },
       );
     } catch (e) {
@@ -178,6 +205,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
     const losses = get().fit.live?.key === key ? get().fit.live!.losses : [];
     const record: FittedRecord = {
       model: info.name, taskId: task.id, variants: result.variants, rows: result.rows, stats: result.stats, losses, fittedAt: Date.now(),
+      ...(result.weights && { weights: result.weights }),
     };
     // One put of the whole record after the fit resolved: IndexedDB writes it entirely or not at all.
     let unsaved: string | undefined;
@@ -203,7 +231,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
   };
 
   return {
-    fit: { options: DEFAULT_FIT_OPTIONS, live: null, fitted: {}, unsaved: {} },
+    fit: { options: DEFAULT_FIT_OPTIONS, live: null, fitted: {}, unsaved: {}, cost: null },
     setFitOptions: (p) => patch((s) => {
       const options = { ...s.options, ...p };
       options.steps = Math.max(1, Math.min(MAX_FIT_STEPS, Math.round(options.steps) || 1));
@@ -229,6 +257,34 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
     },
     restoreFitted: (records) => patch((s) => ({ fitted: { ...records, ...s.fitted } })),
     setFitPersistence: (p) => { persistence = p; },
+    estimateFitCost: async (task) => {
+      let info: ModelInfo;
+      try {
+        info = await ensureModel();
+      } catch {
+        return null;
+      }
+      const { steps, holdOut } = get().fit.options;
+      const holdOutN = holdOut && task.train.length >= 2 ? 1 : 0;
+      // Keyed by what changes the figure: model, task, steps, split.
+      const key = JSON.stringify([info.name, task.id, steps, holdOutN]);
+      const engine = get().engine();
+      const problem = fitProblem(task, info, 'full');
+      if (problem || !engine.fitCost) {
+        patch({ cost: { key, taskId: task.id, status: 'error', message: problem ?? 'this engine cannot estimate a whole-network fit' } });
+        return null;
+      }
+      if (get().fit.cost?.key === key && get().fit.cost?.status !== 'error') return get().fit.cost?.cost ?? null;
+      patch({ cost: { key, taskId: task.id, status: 'measuring' } });
+      try {
+        const cost = await engine.fitCost({ task, steps, mode: 'full', holdOut: holdOutN });
+        patch((s) => (s.cost?.key === key ? { cost: { key, taskId: task.id, status: 'ready', cost } } : {}));
+        return cost;
+      } catch (e) {
+        patch((s) => (s.cost?.key === key ? { cost: { key, taskId: task.id, status: 'error', message: (e as Error).message } } : {}));
+        return null;
+      }
+    },
   };
 };
 
@@ -239,6 +295,10 @@ export function idbFitPersistence(): FitPersistence {
   return { loadAll: () => idbEntries(db), put: (k, r) => idbSet(k, r, db), remove: (k) => idbDel(k, db) };
 }
 
+const validWeights = (w: unknown): w is Record<string, Float32Array> =>
+  !!w && typeof w === 'object' && Object.keys(w).length > 0 &&
+  Object.values(w).every((a) => a instanceof Float32Array && a.length > 0 && a.every(Number.isFinite));
+
 /** Keeps the stored records that still look like fitted rows (a damaged store must not break startup). */
 export function readFitted(entries: readonly [IDBValidKey, unknown][]): Record<string, FittedRecord> {
   const out: Record<string, FittedRecord> = {};
@@ -248,6 +308,9 @@ export function readFitted(entries: readonly [IDBValidKey, unknown][]): Record<s
     if (!Array.isArray(v.variants) || v.variants.length === 0 || !(v.rows instanceof Float32Array)) continue;
     if (v.rows.length === 0 || v.rows.length % v.variants.length !== 0 || !v.rows.every(Number.isFinite)) continue;
     if (!v.stats || !Number.isInteger(v.stats.steps) || !Number.isInteger(v.stats.train_total)) continue;
+    // A whole-network record without usable weights would solve with the wrong network: drop it.
+    if (v.weights !== undefined && !validWeights(v.weights)) continue;
+    if (v.stats.mode === 'full' && v.weights === undefined) continue;
     out[key] = { ...v, losses: Array.isArray(v.losses) ? v.losses : [] } as FittedRecord;
   }
   return out;

@@ -8,7 +8,9 @@ import type { LoadProgress, ModelInfo, Notice, RowSource, RunState } from '../en
 import type { SliceCreator } from './store.ts';
 
 /** What the state needs of the engine (TrmEngine in the app). */
-export type SolverEngine = Pick<TrmEngine, 'load' | 'solve' | 'fit' | 'pause' | 'resume' | 'step' | 'cancel' | 'on'>;
+export type SolverEngine = Pick<TrmEngine, 'load' | 'solve' | 'fit' | 'pause' | 'resume' | 'step' | 'cancel' | 'on'>
+  // Optional: only the whole-network mode asks for it, and in-process test engines may leave it out.
+  & Partial<Pick<TrmEngine, 'fitCost'>>;
 
 export type ModelStatus = 'none' | 'loading' | 'ready' | 'error';
 

@@ -143,7 +143,7 @@ export const createSolveSlice: SliceCreator<SolveSlice> = (set, get) => {
       // Rows fitted for this task on this model (never another model's: fittedFor keys by name).
       const fitted = fittedFor(get(), task.id);
       const result = await get().engine().solve(
-        { task, testIndex, maxVariants: variants, stopAtHalt, ...(fitted && { fitted: { variants: fitted.variants, rows: fitted.rows } }) },
+        { task, testIndex, maxVariants: variants, stopAtHalt, ...(fitted && { fitted: { variants: fitted.variants, rows: fitted.rows, ...(fitted.weights && { weights: fitted.weights }) } }) },
         {
           onStart: (vs) => patchLive(key, () => ({ variants: vs })),
           onFrameBatch: (f) => patchLive(key, (l) => ({ frames: [...l.frames, f] })),

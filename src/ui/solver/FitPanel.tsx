@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef } from 'react';
 import type { Task } from '../../arc/types.ts';
-import { fitAccuracy, fitKey, fitProblem, fittedFor, isFitting, MAX_FIT_STEPS, type FitLive, type FittedRecord } from '../../state/fit.ts';
+import { fitAccuracy, fitCostText, fitKey, fitProblem, fittedFor, isFitting, MAX_FIT_STEPS, type FitLive, type FitMode, type FittedRecord } from '../../state/fit.ts';
 import { embeddingStatus } from '../../state/model.ts';
 import { resultKey } from '../../state/solve.ts';
 import type { AppState } from '../../state/store.ts';
@@ -87,7 +87,7 @@ function FitProgressView({ taskId }: { taskId: string }) {
           (p.heldOutTotal > 0 ? ` · held out ${sc?.heldOutCorrect ?? '–'}/${p.heldOutTotal}` : '');
       } else if (record && (!live || live.status === 'done' || live.status === 'cancelled')) {
         const st = record.stats;
-        caption.current.textContent = `Fitted ${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
+        caption.current.textContent = `Fitted ${st.mode === 'full' ? 'the whole network, ' : ''}${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
           `loss ${st.loss_before.toFixed(4)} → ${st.loss_after.toFixed(4)}, demo accuracy ${fitAccuracy(st)} (best at step ${st.best_step}).`;
       } else {
         caption.current.textContent = losses.length ? `${losses.length} steps ran.` : '';
@@ -122,10 +122,17 @@ export function FitPanel({ task }: { task: Task }) {
   const solving = useAppStore((s) => s.solve.live?.status === 'running' || s.solve.batch?.running === true);
   const runState = useAppStore((s) => s.model.runState);
   const ranWith = useAppStore((s) => s.solve.results[resultKey(task.id, 0)]?.variants[0]?.source);
+  const cost = useAppStore((s) => (s.fit.cost?.taskId === task.id ? s.fit.cost : null));
+  const canFull = !!info?.canFitFull;
+  const mode: FitMode = canFull ? options.mode : 'row';
+  // The cost is measured by the worker (one real step on this task) whenever the choice or its inputs change.
+  useEffect(() => {
+    if (mode === 'full' && !fitting && !solving) void appStore.getState().estimateFitCost(task);
+  }, [mode, task, options.steps, options.holdOut, info?.name, fitting, solving]);
   if (!info) return null;
   const status = embeddingStatus(info, task.id, ranWith, !!record);
   if (status === 'trained' || status === 'table') return null;
-  const problem = fitProblem(task, info);
+  const problem = fitProblem(task, info, mode);
   const s = () => appStore.getState();
   const fittingThis = fitting && liveStatus === 'running';
   // data-*: the stored fit's figures (loss from a fresh carry before/after, time), for reading off and for tests.
@@ -135,6 +142,7 @@ export function FitPanel({ task }: { task: Task }) {
       className="fit-panel" aria-label="Fit this task" data-fit-status={liveStatus ?? (record ? 'stored' : 'none')}
       data-loss-before={record?.stats.loss_before} data-loss-after={record?.stats.loss_after}
       data-fit-steps={record?.stats.steps} data-fit-ms={record?.stats.ms} data-train-exact={record?.stats.train_exact}
+      data-fit-mode={record?.stats.mode}
     >
       <h4>Fit a puzzle row for {task.id}</h4>
       {problem ? (
@@ -145,10 +153,22 @@ export function FitPanel({ task }: { task: Task }) {
       ) : (
         <>
           <p className="muted small">
-            Trains a new puzzle embedding row on the task's {task.train.length} demonstrations with the network frozen, in the
-            worker. Solve then uses the row.
+            {mode === 'full'
+              ? `Fine-tunes every weight of the network together with a new puzzle row on the task's ${task.train.length} demonstrations, in the worker. Solve then runs this task on its own fine-tuned network (fp32).`
+              : `Trains a new puzzle embedding row on the task's ${task.train.length} demonstrations with the network frozen, in the worker. Solve then uses the row.`}
           </p>
           <div className="row fit-controls">
+            <label className="small">
+              Mode
+              <select
+                value={mode} disabled={fitting} aria-label="Fitting mode"
+                title={canFull ? undefined : 'this model has no whole-network fine-tuning graph (fit_full.onnx)'}
+                onChange={(e) => s().setFitOptions({ mode: e.target.value as FitMode })}
+              >
+                <option value="row">Row only (fast)</option>
+                {canFull && <option value="full">Whole network</option>}
+              </select>
+            </label>
             <label className="small">
               Steps
               <input
@@ -164,7 +184,7 @@ export function FitPanel({ task }: { task: Task }) {
             </label>
             <label className="small">
               Optimizer
-              <select value={options.optimizer} disabled={fitting} aria-label="Optimizer" onChange={(e) => s().setFitOptions({ optimizer: e.target.value as 'adam' | 'sign' })}>
+              <select value={mode === 'full' ? 'adam' : options.optimizer} disabled={fitting || mode === 'full'} aria-label="Optimizer" onChange={(e) => s().setFitOptions({ optimizer: e.target.value as 'adam' | 'sign' })}>
                 <option value="adam">Adam</option>
                 <option value="sign">sign-SGD</option>
               </select>
@@ -172,6 +192,12 @@ export function FitPanel({ task }: { task: Task }) {
             <button type="button" className="primary" disabled={fitting || solving} onClick={() => void s().fitTask(task)}>
               {record ? 'Refit' : 'Fit this task'}
             </button>
+            {mode === 'full' && (
+              <span className={`small ${cost?.status === 'error' ? 'error' : 'muted'}`} data-fit-cost={cost?.status ?? 'none'} data-fit-cost-ms={cost?.cost?.estimatedMs}>
+                {cost?.status === 'ready' && cost.cost ? `${fitCostText(cost.cost)} (one step measured: ${cost.cost.msPerStep.toFixed(0)} ms on ${cost.cost.backend})` :
+                  cost?.status === 'error' ? `Cannot estimate: ${cost.message}` : 'Measuring one step…'}
+              </span>
+            )}
             {fittingThis && (
               <>
                 {runState === 'paused' ? (
@@ -183,7 +209,7 @@ export function FitPanel({ task }: { task: Task }) {
               </>
             )}
             {record && !fitting && (
-              <button type="button" className="danger" onClick={() => void s().removeFitted(record.model, task.id)}>Remove fitted row</button>
+              <button type="button" className="danger" onClick={() => void s().removeFitted(record.model, task.id)}>Remove fitted {record.weights ? 'network' : 'row'}</button>
             )}
           </div>
         </>

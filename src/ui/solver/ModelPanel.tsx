@@ -27,9 +27,9 @@ export function EmbeddingBanner({ taskId }: { taskId: string }) {
   if (status === 'fitted' && fitted) {
     return (
       <p className="banner ok small" data-embedding="fitted">
-        Using the fitted row for {taskId} (demo accuracy {fitAccuracy(fitted.stats)} after {fitted.stats.steps} steps
+        Using the fitted {fitted.weights ? 'whole network' : 'row'} for {taskId} (demo accuracy {fitAccuracy(fitted.stats)} after {fitted.stats.steps} steps
         {fitted.stats.cancelled ? ', cancelled: best row so far' : ''}): the model was not trained on this task, and Solve uses the
-        row fitted on its demonstrations.
+        {fitted.weights ? ' row and weights' : ' row'} fitted on its demonstrations.
       </p>
     );
   }
@@ -54,9 +54,9 @@ function FittedList({ model }: { model: string }) {
       <h4>Fitted rows for this model</h4>
       <ul aria-label="Fitted rows">
         {records.map((r) => (
-          <li key={r.taskId} data-fitted-task={r.taskId} data-train-exact={r.stats.train_exact} data-train-total={r.stats.train_total} data-steps={r.stats.steps}>
+          <li key={r.taskId} data-fitted-task={r.taskId} data-fit-mode={r.weights ? 'full' : 'row'} data-train-exact={r.stats.train_exact} data-train-total={r.stats.train_total} data-steps={r.stats.steps}>
             <button type="button" className="link" onClick={() => appStore.getState().selectTask(r.taskId)}>{r.taskId}</button>:
-            {' '}demo accuracy {fitAccuracy(r.stats)}, {r.stats.steps} steps ({r.stats.optimizer}){r.stats.cancelled ? ', cancelled' : ''}
+            {' '}{r.weights ? 'whole network, ' : ''}demo accuracy {fitAccuracy(r.stats)}, {r.stats.steps} steps ({r.stats.optimizer}){r.stats.cancelled ? ', cancelled' : ''}
             {Object.keys(unsaved).some((k) => fitted[k] === r) && <span className="error"> (not saved)</span>}
           </li>
         ))}

@@ -80,7 +80,9 @@ function LiveStatus() {
   const fitted = useAppStore((s) => (s.solve.live ? fittedFor(s, s.solve.live.taskId) : undefined));
   if (!live) return null;
   const source = live.variants[0]?.source;
-  const rows = source === 'fitted' ? ` Using the fitted row${fitted ? ` (demo accuracy ${fitAccuracy(fitted.stats)})` : ''}.` : '';
+  const rows = source !== 'fitted' ? '' : fitted?.weights
+    ? ` Using fine-tuned network (demo accuracy ${fitAccuracy(fitted.stats)}).`
+    : ` Using the fitted row${fitted ? ` (demo accuracy ${fitAccuracy(fitted.stats)})` : ''}.`;
   const text =
     live.status === 'running' ? (modelStatus === 'loading' ? 'Loading the model…' : `Solving ${live.taskId} test ${live.testIndex + 1}…${rows}`) :
     live.status === 'done' ? `Solved ${live.taskId} test ${live.testIndex + 1}.${rows}` :
