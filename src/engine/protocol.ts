@@ -11,6 +11,7 @@ import type { Candidate } from '../arc/vote.ts';
 import type { ModelConfig, Precision, Variant } from '../model/manifest.ts';
 import type { FitStats } from '../fit/overlay.ts';
 import type { SerializedError } from './errors.ts';
+import type { FullFitCost } from '../fit/fit-full.ts';
 
 export type BackendName = 'webgpu' | 'wasm';
 export type BackendPreference = 'auto' | BackendName;
@@ -138,21 +139,9 @@ export interface FitRequest {
   weightLr?: number;
 }
 
-/** What a whole-network fit of a task will cost, before it starts (fit-cost request). */
-export interface FitCost {
-  /** Trained weights (numbers) and their bytes, float32. */
-  weights: number;
-  weightBytes: number;
-  /** Adam's two moments. */
-  optimizerBytes: number;
-  /** One step's summed gradients. */
-  gradientBytes: number;
-  /** One step measured on this task's demonstrations (cached per model and demonstration count). */
-  msPerStep: number;
-  steps: number;
-  estimatedMs: number;
-  backend: BackendName;
-}
+/** What a whole-network fit of a task will cost, before it starts (fit-cost request); the step is
+ * measured on this task's demonstrations, cached per model and demonstration count. */
+export type FitCost = FullFitCost & { backend: BackendName };
 
 export interface FitProgressEvent {
   step: number;
