@@ -19,7 +19,7 @@ import { buildGraphsWithWeights, graphLayoutWeights, weightsFromGraphLayout, wei
 import type { OrtBinding, RunControl, TrmSessions } from '../engine/recursion.ts';
 import { ModelFileError, type OrtSessionBinding } from '../engine/sessions.ts';
 import type { Manifest, ModelConfig } from '../model/manifest.ts';
-import { FitError, type FitExample, type FitProgress } from './fit.ts';
+import { advanceCarry, chunksOf, data, FitError, type Chunk, type FitExample, type FitProgress } from './fit.ts';
 
 export interface FitFullSessions {
   /** fit_full.onnx (manifest graphs.gradFull). */
@@ -135,41 +135,15 @@ export async function estimateFullFit(ort: OrtBinding, s: FitFullSessions, o: Fi
   return { ...fullFitMemory(s.weights), msPerStep, steps: o.steps, estimatedMs: msPerStep * o.steps };
 }
 
-interface Chunk {
-  rows: number;
-  tokens: Int32Array;
-  labels: Int32Array;
-  zH: Float32Array;
-  zL: Float32Array;
-  /** ACT steps run since each row's last reset (0 = start from H_init/L_init). */
-  act: Int32Array;
-}
-
-function chunksOf(c: ModelConfig, examples: FitExample[], maxBatch: number): Chunk[] {
-  const N = c.seq_len, SD = (c.puzzle_emb_len + c.seq_len) * c.hidden_size;
-  if (!examples.length) throw new FitError('no demonstrations to fit on');
-  for (const [i, e] of examples.entries()) {
-    if (e.tokens.length !== N || e.labels.length !== N) throw new RangeError(`example ${i}: canvases must have seq_len ${N} tokens`);
-  }
-  const chunks: Chunk[] = [];
-  for (let i = 0; i < examples.length; i += maxBatch) {
-    const part = examples.slice(i, i + maxBatch), B = part.length;
-    const cat = (k: 'tokens' | 'labels') => { const a = new Int32Array(B * N); part.forEach((e, j) => a.set(e[k], j * N)); return a; };
-    chunks.push({ rows: B, tokens: cat('tokens'), labels: cat('labels'), zH: new Float32Array(B * SD), zL: new Float32Array(B * SD), act: new Int32Array(B) });
-  }
-  return chunks;
-}
-
-const data = async (t: Tensor) => (await t.getData(true)) as Float32Array;
-
 /** One ACT step of a chunk through fit_full.onnx; resets halted rows' carry first. */
 async function actStep(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, ch: Chunk, row: Float32Array, weightFeeds: Record<string, Tensor>, fetchGrads: boolean) {
   const B = ch.rows, W = c.puzzle_emb_ndim, N = c.seq_len, S = c.puzzle_emb_len + c.seq_len, D = c.hidden_size;
   const init = (name: string) => s.weights.find((t) => t.name === name)!.data;
   const hInit = init('H_init'), lInit = init('L_init');
+  const zH = ch.zH ??= new Float32Array(B * S * D), zL = ch.zL ??= new Float32Array(B * S * D);
   for (let b = 0; b < B; b++) {
     if (ch.act[b] !== 0) continue;
-    for (let p = 0; p < S; p++) { ch.zH.set(hInit, (b * S + p) * D); ch.zL.set(lInit, (b * S + p) * D); }
+    for (let p = 0; p < S; p++) { zH.set(hInit, (b * S + p) * D); zL.set(lInit, (b * S + p) * D); }
   }
   const puzzle = new Float32Array(B * W);
   for (let b = 0; b < B; b++) puzzle.set(row, b * W);
@@ -178,8 +152,8 @@ async function actStep(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, ch: 
   const r = await s.full.run({
     tokens: new ort.Tensor('int32', ch.tokens, [B, N]),
     puzzle: new ort.Tensor('float32', puzzle, [B, W]),
-    z_H: new ort.Tensor('float32', ch.zH, dims),
-    z_L: new ort.Tensor('float32', ch.zL, dims),
+    z_H: new ort.Tensor('float32', zH, dims),
+    z_L: new ort.Tensor('float32', zL, dims),
     labels: new ort.Tensor('int32', ch.labels, [B, N]),
     ...weightFeeds,
   }, ['loss', 'correct', 'q_halt', 'z_H_out', 'z_L_out', ...(fetchGrads ? ['d_puzzle', ...trained.map((t) => `d_${t.name}`)] : [])]);
@@ -209,7 +183,7 @@ export async function fitFullNetwork(ort: OrtBinding, s: FitFullSessions, o: Fit
   const c = o.config, W = c.puzzle_emb_ndim;
   if (o.init.length !== W) throw new RangeError(`init row has ${o.init.length} values, expected puzzle_emb_ndim ${W}`);
   const lr = o.lr ?? 1e-2, weightLr = o.weightLr ?? FULL_FIT_WEIGHT_LR;
-  const chunks = chunksOf(c, o.examples, o.maxBatch ?? 8);
+  const chunks = chunksOf(o.examples, c.seq_len, o.maxBatch ?? 8);
   const trained = s.weights.filter((t) => t.trained);
   const params = trained.map((t) => Float32Array.from(t.data));
   const mW = params.map((p) => new Float32Array(p.length)), vW = params.map((p) => new Float32Array(p.length));
@@ -227,13 +201,7 @@ export async function fitFullNetwork(ort: OrtBinding, s: FitFullSessions, o: Fit
       lossSum += r.loss;
       for (let b = 0; b < ch.rows; b++) for (let k = 0; k < W; k++) gR[k] += r.dRow![b * W + k];
       r.dW!.forEach((d, i) => { const acc = gW[i]; for (let k = 0; k < acc.length; k++) acc[k] += d[k]; });
-      ch.zH = r.zH;
-      ch.zL = r.zL;
-      for (let b = 0; b < ch.rows; b++) {
-        correct += r.correct[b];
-        ch.act[b]++;
-        if (ch.act[b] >= c.halt_max_steps || r.qHalt[b] > 0) ch.act[b] = 0;
-      }
+      correct += advanceCarry(ch, c, r);
     }
     // Mean over demonstrations, as upstream scales the summed loss by 1/batch size.
     adam(row, gR, mR, vR, lr, step + 1, 1 / n);
@@ -252,6 +220,6 @@ export async function fullDemonstrationLoss(ort: OrtBinding, s: FitFullSessions,
   weights: Record<string, Float32Array> = {}, maxBatch = 8): Promise<number> {
   const feeds = Object.fromEntries(s.weights.filter((t) => t.trained).map((t) => [t.name, new ort.Tensor('float32', weights[t.name] ?? t.data, t.dims)]));
   let sum = 0;
-  for (const ch of chunksOf(c, examples, maxBatch)) sum += (await actStep(ort, s, c, ch, row, feeds, false)).loss;
+  for (const ch of chunksOf(examples, c.seq_len, maxBatch)) sum += (await actStep(ort, s, c, ch, row, feeds, false)).loss;
   return sum / examples.length;
 }

@@ -91,7 +91,8 @@ export function taskExamples(task: Task, gridSize: number): FitExample[] {
   });
 }
 
-interface Chunk {
+/** Demonstrations run together in one session call, with their own carry. */
+export interface Chunk {
   rows: number;
   tokens: Int32Array;
   labels: Int32Array;
@@ -102,9 +103,9 @@ interface Chunk {
   act: Int32Array;
 }
 
-const data = async (t: Tensor) => (await t.getData(true)) as Float32Array;
+export const data = async (t: Tensor) => (await t.getData(true)) as Float32Array;
 
-function chunksOf(examples: FitExample[], N: number, maxBatch: number): Chunk[] {
+export function chunksOf(examples: FitExample[], N: number, maxBatch: number): Chunk[] {
   if (!examples.length) throw new FitError('no demonstrations to fit on');
   for (const [i, e] of examples.entries()) {
     if (e.tokens.length !== N || e.labels.length !== N) throw new RangeError(`example ${i}: canvases must have seq_len ${N} tokens`);
@@ -159,6 +160,23 @@ async function actStep(ort: OrtBinding, s: FitSessions, c: ModelConfig, ch: Chun
   };
 }
 
+/**
+ * After one ACT step of a chunk: keep its (detached) carry and restart the rows that halt,
+ * upstream's training-mode halting without exploration (q_halt > 0 or the step limit).
+ * Returns how many rows were exactly right.
+ */
+export function advanceCarry(ch: Chunk, c: ModelConfig, r: { zH: Float32Array; zL: Float32Array; correct: Float32Array; qHalt: Float32Array }): number {
+  ch.zH = r.zH;
+  ch.zL = r.zL;
+  let correct = 0;
+  for (let b = 0; b < ch.rows; b++) {
+    correct += r.correct[b];
+    ch.act[b]++;
+    if (ch.act[b] >= c.halt_max_steps || r.qHalt[b] > 0) ch.act[b] = 0;
+  }
+  return correct;
+}
+
 export async function fitPuzzleRow(ort: OrtBinding, s: FitSessions, o: FitOptions): Promise<FitResult> {
   const c = o.config, W = c.puzzle_emb_ndim;
   if (o.init.length !== W) throw new RangeError(`init row has ${o.init.length} values, expected puzzle_emb_ndim ${W}`);
@@ -176,14 +194,7 @@ export async function fitPuzzleRow(ort: OrtBinding, s: FitSessions, o: FitOption
       const r = await actStep(ort, s, c, ch, row, ctl);
       lossSum += r.loss;
       for (let b = 0; b < ch.rows; b++) for (let k = 0; k < W; k++) grad[k] += r.dRow[b * W + k];
-      ch.zH = r.zH;
-      ch.zL = r.zL;
-      for (let b = 0; b < ch.rows; b++) {
-        correct += r.correct[b];
-        ch.act[b]++;
-        // Upstream's training-mode halting (no exploration): q_halt > 0 or the step limit.
-        if (ch.act[b] >= c.halt_max_steps || r.qHalt[b] > 0) ch.act[b] = 0;
-      }
+      correct += advanceCarry(ch, c, r);
     }
     // Mean over demonstrations, as upstream scales the summed loss by 1/batch size.
     const n = o.examples.length;
