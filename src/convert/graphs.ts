@@ -246,6 +246,17 @@ function emitFitLoss(g: GraphBuilder, c: ModelConfig, logits: string, qHalt: str
   return g.o('ReduceSum', [perSeq, g.i64([0])], { keepdims: 0 }, { output: 'loss' });
 }
 
+/** The inputs both gradient graphs take: tokens, puzzle row, the carry, labels. Returns the carry's dims. */
+function fitInputs(g: GraphBuilder, c: ModelConfig): (number | string)[] {
+  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
+  g.input('tokens', DataType.INT32, [B, c.seq_len]);
+  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
+  g.input('z_H', F, dims);
+  g.input('z_L', F, dims);
+  g.input('labels', DataType.INT32, [B, c.seq_len]);
+  return dims;
+}
+
 /**
  * The last H-cycle of one ACT step with its loss and d loss / d puzzle row, for
  * fitting a puzzle row with the network frozen (fp32 only). The first
@@ -254,12 +265,7 @@ function emitFitLoss(g: GraphBuilder, c: ModelConfig, logits: string, qHalt: str
  */
 export function buildFitGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
   const g = new GraphBuilder('trm_fit_grad');
-  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
-  g.input('tokens', DataType.INT32, [B, c.seq_len]);
-  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
-  g.input('z_H', F, dims);
-  g.input('z_L', F, dims);
-  g.input('labels', DataType.INT32, [B, c.seq_len]);
+  const dims = fitInputs(g, c);
   const x = emitInput(g, c, w, 'tokens', 'puzzle');
   const level = levelWeights(g, c, w, 'fp32');
   let zL = 'z_L';
@@ -358,12 +364,7 @@ export function buildGraphsWithWeights(c: ModelConfig, w: TrmWeights): { embed: 
  */
 export function buildFitFullGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
   const g = new GraphBuilder('trm_fit_full');
-  const dims = [B, c.puzzle_emb_len + c.seq_len, c.hidden_size];
-  g.input('tokens', DataType.INT32, [B, c.seq_len]);
-  g.input('puzzle', F, [B, c.puzzle_emb_ndim]);
-  g.input('z_H', F, dims);
-  g.input('z_L', F, dims);
-  g.input('labels', DataType.INT32, [B, c.seq_len]);
+  const dims = fitInputs(g, c);
   const x = emitInput(g, c, w, 'tokens', 'puzzle');
   const level = levelWeights(g, c, w, 'fp32');
   let zH = 'z_H', zL = 'z_L';
