@@ -11,6 +11,7 @@ import { embeddingStatus } from '../../state/model.ts';
 import { resultKey } from '../../state/solve.ts';
 import type { AppState } from '../../state/store.ts';
 import { appStore, useAppStore } from '../useAppStore.ts';
+import { useStoreDraw } from './paint.ts';
 
 const W = 360, H = 120, PAD = { l: 40, r: 8, t: 10, b: 22 };
 
@@ -60,47 +61,33 @@ function drawLoss(el: HTMLCanvasElement, losses: number[], steps: number) {
 function FitProgressView({ taskId }: { taskId: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const caption = useRef<HTMLParagraphElement>(null);
-  useEffect(() => {
-    let last: unknown[] = [];
-    let pending = 0;
-    const run = () => {
-      pending = 0;
-      const s = appStore.getState();
-      const { live, record, losses } = curveOf(s, taskId);
-      const keys = [live, record, s.model.runState];
-      if (keys.every((k, i) => k === last[i])) return;
-      last = keys;
-      const el = canvas.current;
-      if (!el) return;
-      drawLoss(el, losses, live?.steps ?? record?.stats.steps ?? losses.length);
-      // Numbers for tests and for reading off: the first and latest streamed loss.
-      el.dataset.steps = String(losses.length);
-      el.dataset.firstLoss = losses.length ? String(losses[0]) : '';
-      el.dataset.lastLoss = losses.length ? String(losses[losses.length - 1]) : '';
-      if (!caption.current) return;
-      const p = live?.last, sc = live?.scored;
-      if (live?.status === 'running') {
-        const paused = s.model.runState === 'paused';
-        caption.current.textContent = !p ? 'Preparing the fit…' :
-          `${paused ? 'Paused at ' : ''}step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · ${seconds(p.elapsedMs)} · ` +
-          `demo accuracy ${sc ? `${sc.trainCorrect}/${sc.trainTotal} (step ${sc.step})` : `–/${p.trainTotal} (not scored yet)`}` +
-          (p.heldOutTotal > 0 ? ` · held out ${sc?.heldOutCorrect ?? '–'}/${p.heldOutTotal}` : '');
-      } else if (record && (!live || live.status === 'done' || live.status === 'cancelled')) {
-        const st = record.stats;
-        caption.current.textContent = `Fitted ${st.mode === 'full' ? 'the whole network, ' : ''}${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
-          `loss ${st.loss_before.toFixed(4)} → ${st.loss_after.toFixed(4)}, demo accuracy ${fitAccuracy(st)} (best at step ${st.best_step}).`;
-      } else {
-        caption.current.textContent = losses.length ? `${losses.length} steps ran.` : '';
-      }
-    };
-    run();
-    const unsubscribe = appStore.subscribe(() => {
-      if (!pending) pending = requestAnimationFrame(run);
-    });
-    return () => {
-      unsubscribe();
-      cancelAnimationFrame(pending);
-    };
+  useStoreDraw((s) => {
+    const { live, record } = curveOf(s, taskId);
+    return [live, record, s.model.runState];
+  }, (s) => {
+    const { live, record, losses } = curveOf(s, taskId);
+    const el = canvas.current;
+    if (!el) return;
+    drawLoss(el, losses, live?.steps ?? record?.stats.steps ?? losses.length);
+    // Numbers for tests and for reading off: the first and latest streamed loss.
+    el.dataset.steps = String(losses.length);
+    el.dataset.firstLoss = losses.length ? String(losses[0]) : '';
+    el.dataset.lastLoss = losses.length ? String(losses[losses.length - 1]) : '';
+    if (!caption.current) return;
+    const p = live?.last, sc = live?.scored;
+    if (live?.status === 'running') {
+      const paused = s.model.runState === 'paused';
+      caption.current.textContent = !p ? 'Preparing the fit…' :
+        `${paused ? 'Paused at ' : ''}step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)} · ${seconds(p.elapsedMs)} · ` +
+        `demo accuracy ${sc ? `${sc.trainCorrect}/${sc.trainTotal} (step ${sc.step})` : `–/${p.trainTotal} (not scored yet)`}` +
+        (p.heldOutTotal > 0 ? ` · held out ${sc?.heldOutCorrect ?? '–'}/${p.heldOutTotal}` : '');
+    } else if (record && (!live || live.status === 'done' || live.status === 'cancelled')) {
+      const st = record.stats;
+      caption.current.textContent = `Fitted ${st.mode === 'full' ? 'the whole network, ' : ''}${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
+        `loss ${st.loss_before.toFixed(4)} → ${st.loss_after.toFixed(4)}, demo accuracy ${fitAccuracy(st)} (best at step ${st.best_step}).`;
+    } else {
+      caption.current.textContent = losses.length ? `${losses.length} steps ran.` : '';
+    }
   }, [taskId]);
   return (
     <figure className="fit-chart">

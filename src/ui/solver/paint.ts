@@ -38,18 +38,18 @@ export function paintGrid(canvas: HTMLCanvasElement, grid: Grid, settings: AppSt
 }
 
 /**
- * Calls `draw` with the store state whenever the live run, the shown frame or variant, or the
- * display settings change, at most once per animation frame, without re-rendering React.
+ * Calls `draw` with the store state whenever one of `keysOf`'s values changes (by identity),
+ * at most once per animation frame, without re-rendering React.
  */
-export function useLiveDraw(draw: (s: AppState) => void, deps: readonly unknown[]): void {
+export function useStoreDraw(keysOf: (s: AppState) => unknown[], draw: (s: AppState) => void, deps: readonly unknown[]): void {
   useEffect(() => {
     let last: unknown[] = [];
     let pending = 0;
     const run = () => {
       pending = 0;
       const s = appStore.getState();
-      const keys = [s.solve.live, s.solve.frame, s.solve.variant, s.settings];
-      if (keys.every((k, i) => k === last[i])) return;
+      const keys = keysOf(s);
+      if (keys.length === last.length && keys.every((k, i) => k === last[i])) return;
       last = keys;
       draw(s);
     };
@@ -62,4 +62,9 @@ export function useLiveDraw(draw: (s: AppState) => void, deps: readonly unknown[
       cancelAnimationFrame(pending);
     };
   }, deps);
+}
+
+/** useStoreDraw on the live run, the shown frame or variant, and the display settings. */
+export function useLiveDraw(draw: (s: AppState) => void, deps: readonly unknown[]): void {
+  useStoreDraw((s) => [s.solve.live, s.solve.frame, s.solve.variant, s.settings], draw, deps);
 }
