@@ -3,13 +3,15 @@
  * production build, with the demo model (WASM): upload a task the model never saw (a recolor
  * task from the project's generators with the held-out seed), fit it and see the loss fall,
  * solve with the fitted row, reload and find the row listed and used again (IndexedDB).
+ * Then the whole-network mode with two augmented variants: cost shown before it starts,
+ * Solve runs the task's own fine-tuned network and votes over both fitted rows.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { heldOutSuite } from '../src/arc/generators/index.ts';
+import { DEFAULT_GRID_SIZE, heldOutSuite } from '../src/arc/generators/index.ts';
 import { launchBrowser, type Launched } from './browser.ts';
 
 const MODEL = 'models/demo/manifest.json';
@@ -58,7 +60,7 @@ test('upload a new task, fit it (loss falls), solve with the fitted row, reload 
   const t0 = Date.now();
   // A family the demo model learned, drawn with the held-out seed: no row for it in the model.
   const { task } = heldOutSuite({ perFamily: 1 }).find((t) => t.family === 'recolor')!;
-  for (const p of [...task.train, ...task.test]) expect(Math.max(p.input.length, p.input[0].length)).toBeLessThanOrEqual(10);
+  for (const p of [...task.train, ...task.test]) expect(Math.max(p.input.length, p.input[0].length)).toBeLessThanOrEqual(DEFAULT_GRID_SIZE);
   const file = path.join(dir, `${TASK_ID}.json`);
   writeFileSync(file, JSON.stringify({ train: task.train, test: task.test }));
 
@@ -73,6 +75,14 @@ test('upload a new task, fit it (loss falls), solve with the fitted row, reload 
   const fit = page.getByRole('region', { name: 'Fit this task' });
   const chart = 'canvas[aria-label="Fitting loss chart"]';
   await fit.getByLabel('Fitting steps').fill(String(STEPS));
+  // Variants: 1, 2, 4, 8 (default 1); more than 1 says what a step costs. This fit stays at 1.
+  const variants = fit.getByLabel('Augmented rows to fit');
+  expect(await variants.locator('option').allInnerTexts()).toEqual(['1', '2', '4', '8']);
+  expect(await variants.inputValue()).toBe('1');
+  await variants.selectOption('4');
+  expect(await fit.locator('[data-fit-variants-hint]').innerText()).toBe('a step costs about 4× as much');
+  await variants.selectOption('1');
+  expect(await fit.locator('[data-fit-variants-hint]').count()).toBe(0);
   const fitStart = Date.now();
   await fit.getByRole('button', { name: 'Fit this task' }).click();
   await expect.poll(() => fit.getAttribute('data-fit-status')).toBe('running');
@@ -121,4 +131,40 @@ test('upload a new task, fit it (loss falls), solve with the fitted row, reload 
   await solveAndExpectFitted();
   expect(b.errors.filter((e) => !/favicon|service worker/i.test(e))).toEqual([]);
   console.log(`fit e2e total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test('whole network with 2 variants: cost shown first, Solve runs the fine-tuned network and votes over both rows', async () => {
+  const id = 'fit-e2e-denoise';
+  const { task } = heldOutSuite({ perFamily: 1 }).find((t) => t.family === 'denoise')!;
+  const file = path.join(dir, `${id}.json`);
+  writeFileSync(file, JSON.stringify({ train: task.train, test: task.test }));
+  await page.locator('input[type="file"]').setInputFiles(file);
+  await page.getByRole('option').filter({ hasText: id }).click();
+  await page.locator('[data-model-status="ready"]').waitFor({ timeout: 120_000 });
+
+  const fit = page.getByRole('region', { name: 'Fit this task' });
+  await fit.getByLabel('Fitting mode').selectOption('full');
+  await fit.getByLabel('Fitting steps').fill('5');
+  await fit.getByLabel('Augmented rows to fit').selectOption('2');
+  // The measured cost (weights + Adam state, ms/step × steps) is on screen before anything is fitted.
+  await expect.poll(() => fit.locator('[data-fit-cost]').getAttribute('data-fit-cost'), { timeout: 120_000 }).toBe('ready');
+  const estimate = Number(await fit.locator('[data-fit-cost]').getAttribute('data-fit-cost-ms'));
+  expect(estimate).toBeGreaterThan(0);
+  expect(await fit.locator('[data-fit-cost]').innerText()).toMatch(/MB/);
+  await fit.getByRole('button', { name: 'Fit this task' }).click();
+  await expect.poll(() => fit.getAttribute('data-fit-status'), { timeout: 240_000 }).toBe('done');
+  expect(await fit.getAttribute('data-fit-mode')).toBe('full');
+  expect(await fit.getAttribute('data-fit-variants')).toBe('2');
+  const ms = await num('[data-fit-ms]', 'data-fit-ms');
+  console.log(`whole-network fit e2e (Chromium, WASM): 5 steps × 2 variants in ${(ms / 1000).toFixed(1)} s engine time (estimate shown first: ${(estimate / 1000).toFixed(1)} s)`);
+
+  // The spinbutton: after a solve the variant strip is a region named "Variants" too.
+  const solver = page.getByRole('region', { name: 'Solver' });
+  await solver.getByRole('spinbutton', { name: 'Variants' }).fill('2');
+  await solver.getByRole('button', { name: /^Solve/ }).first().click();
+  await expect.poll(() => page.locator('[data-run-status]').getAttribute('data-run-status'), { timeout: 120_000 }).toBe('done');
+  expect(await page.locator('[data-run-status]').getAttribute('data-row-source')).toBe('fitted');
+  expect(await page.locator('[data-run-status]').innerText()).toMatch(/Using fine-tuned network \(demo accuracy \d+\/\d+\)/);
+  expect(await page.locator('.variant-strip canvas').count()).toBe(2);
+  expect(b.errors.filter((e) => !/favicon|service worker/i.test(e))).toEqual([]);
 });

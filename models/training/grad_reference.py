@@ -57,7 +57,8 @@ def read_config(path):
                      halt_exploration_prob=float(values.get('halt_exploration_prob', 0)),
                      puzzle_emb_len=int(values['puzzle_emb_len']),
                      num_puzzle_identifiers=int(values['num_puzzle_identifiers']),
-                     grid_size=int(values['grid_size']), vocab_size=int(values.get('vocab_size', 12)))
+                     grid_size=int(values['grid_size']), vocab_size=int(values.get('vocab_size', 12)),
+                     pos_encodings=values.get('pos_encodings', 'rope'))
 
 
 def onnx_weights(inner):
@@ -66,6 +67,8 @@ def onnx_weights(inner):
            'lm_head': (inner.lm_head.weight, True),
            'q_head': (inner.q_head.weight, True),
            'q_head_bias': (inner.q_head.bias, False)}
+    if hasattr(inner, 'embed_pos'):  # learned positions; graphs.ts lists it right after embed_tokens
+        out['embed_pos'] = (inner.embed_pos.embedding_weight, False)
     for i, layer in enumerate(inner.L_level.layers):
         out[f'L{i}_qkv'] = (layer.self_attn.qkv_proj.weight, True)
         out[f'L{i}_o'] = (layer.self_attn.o_proj.weight, True)
@@ -129,13 +132,11 @@ def main(argv=None):
     # New tasks start from the mean of the trained rows (row 0 is the untrained blank row).
     row = inner.puzzle_emb.weights[1:].mean(0).float()
 
-    cos, sin = inner.rotary_emb.cos_cached, inner.rotary_emb.sin_cached
+    cos, sin = inner.rope_tables()
     P = cfg.puzzle_emb_len
 
     def embed(puzzle):
-        emb = inner.embed_tokens(tokens.long())
-        pe = F.pad(puzzle, (0, (P - 1) * W)).view(-1, P, W)
-        return inner.embed_scale * torch.cat((pe, emb), dim=1)
+        return inner.embed_rows(tokens, puzzle)
 
     with torch.no_grad():
         z_H, z_L = inner.initial_carry(B)

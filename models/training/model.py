@@ -33,6 +33,8 @@ class TRMConfig:
     vocab_size: int = 12
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
+    # 'rope' (upstream's ARC setting) or 'learned': an absolute position table added to the input.
+    pos_encodings: str = 'rope'
 
     @property
     def seq_len(self):
@@ -140,9 +142,10 @@ class Attention(nn.Module):
         B, S, D = x.shape
         qkv = self.qkv_proj(x).view(B, S, 3 * self.heads, self.head_dim)
         q, k, v = qkv[:, :, : self.heads], qkv[:, :, self.heads: 2 * self.heads], qkv[:, :, 2 * self.heads:]
-        cos, sin = cos[:, None, :], sin[:, None, :]  # [S,1,hd] broadcasts over heads
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if cos is not None:  # learned positions: no rotation
+            cos, sin = cos[:, None, :], sin[:, None, :]  # [S,1,hd] broadcasts over heads
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B,H,S,hd]
         att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.head_dim), dim=-1)  # non-causal, no mask
         out = (att @ v).transpose(1, 2).reshape(B, S, D)
@@ -199,19 +202,35 @@ class TRMInner(nn.Module):
         self.lm_head = CastedLinear(D, cfg.vocab_size, bias=False)
         self.q_head = CastedLinear(D, 2, bias=True)
         self.puzzle_emb = PuzzleEmbedding(cfg.num_puzzle_identifiers, D)
-        self.rotary_emb = Rotary(D // cfg.num_heads, cfg.puzzle_emb_len + cfg.seq_len, cfg.rope_theta)
+        if cfg.pos_encodings == 'rope':
+            self.rotary_emb = Rotary(D // cfg.num_heads, cfg.puzzle_emb_len + cfg.seq_len, cfg.rope_theta)
+        elif cfg.pos_encodings == 'learned':
+            self.embed_pos = CastedEmbedding(cfg.puzzle_emb_len + cfg.seq_len, D, init_std=1.0 / self.embed_scale)
+        else:
+            raise ValueError(f'pos_encodings {cfg.pos_encodings!r}: expected rope or learned')
         self.L_level = ReasoningModule(cfg)
         with torch.no_grad():  # q-head starts out "never halt" (trm.py:156-160)
             self.q_head.weight.zero_()
             self.q_head.bias.fill_(-5)
 
     def input_embeddings(self, tokens, puzzle_ids):
+        return self.embed_rows(tokens, self.puzzle_emb(puzzle_ids))
+
+    def embed_rows(self, tokens, pe):
+        """Input embedding with the puzzle vectors given directly ([B, D]; grad_reference differentiates them)."""
         cfg = self.cfg
         emb = self.embed_tokens(tokens.long())
-        pe = self.puzzle_emb(puzzle_ids)
         # Prefix slot 0 is the puzzle vector, the other slots are zeros.
         pe = F.pad(pe, (0, (cfg.puzzle_emb_len - 1) * cfg.hidden_size)).view(-1, cfg.puzzle_emb_len, cfg.hidden_size)
-        return self.embed_scale * torch.cat((pe, emb), dim=1)
+        x = torch.cat((pe, emb), dim=1)
+        if cfg.pos_encodings == 'learned':  # trm.py: 1/sqrt(2) keeps the forward variance
+            x = 0.707106781 * (x + self.embed_pos.embedding_weight)
+        return self.embed_scale * x
+
+    def rope_tables(self):
+        """(cos, sin) for attention, or (None, None) with learned positions."""
+        rope = getattr(self, 'rotary_emb', None)
+        return (rope.cos_cached, rope.sin_cached) if rope is not None else (None, None)
 
     def initial_carry(self, batch):
         S = self.cfg.puzzle_emb_len + self.cfg.seq_len
@@ -220,7 +239,7 @@ class TRMInner(nn.Module):
 
     def forward(self, carry, tokens, puzzle_ids):
         cfg = self.cfg
-        cos, sin = self.rotary_emb.cos_cached, self.rotary_emb.sin_cached
+        cos, sin = self.rope_tables()
         x = self.input_embeddings(tokens, puzzle_ids)
         z_H, z_L = carry
         # Only the last H-cycle carries gradients (trm.py:207-216).

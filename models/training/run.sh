@@ -3,20 +3,22 @@
 # Resumable: run it again after an interruption and training continues where it stopped.
 set -eu
 cd "$(dirname "$0")/../.."
-RUN=${RUN:-models/training/runs/demo2}
-DATA=models/training/runs/data2/tasks.json
-STEPS=9000
+RUN=${RUN:-models/training/runs/d8s}
+DATA=models/training/runs/data8s/tasks.json
+STEPS=13500
+GRID=8
 
-node bin/trm.js gen --training "$DATA" --per-family 120
+# One input size per task (the generators' default) on an 8×8 canvas.
+node bin/trm.js gen --training "$DATA" --per-family 120 --grid-size "$GRID"
 python3 models/training/train.py --data "$DATA" --run "$RUN" --out "$RUN/final" \
   --parity-out models/demo-parity --steps "$STEPS" --threads "${THREADS:-1}" \
-  --batch 32 --lr 3e-3 --halt-max-steps 4 --H-cycles 3 --eval-every 1500
+  --batch 32 --lr 3e-3 --halt-max-steps 4 --H-cycles 3 --pos-encodings learned --eval-every 2000
 node bin/trm.js convert "$RUN/final/step_$STEPS" --config "$RUN/final/all_config.yaml" \
-  --identifiers "$RUN/final/identifiers.json" --grid-size 10 --tasks src/arc/demo/demo-tasks.json \
+  --identifiers "$RUN/final/identifiers.json" --grid-size "$GRID" --tasks src/arc/demo/demo-tasks.json \
   --precision fp32,fp16,q8 --grad --name trm-studio-demo --out models/demo --force
 # Torch autograd reference for the gradient graphs (src/fit/demo-grad.golden.test.ts).
 python3 models/training/grad_reference.py --checkpoint "$RUN/final/step_$STEPS" \
   --config "$RUN/final/all_config.yaml" --out models/demo-parity/grad
-# Effect of test-time fitting: held-out tasks never trained on, blank row vs fitted row (~10 min).
-node bin/trm.js gen --held-out models/training/runs/heldout/heldout.json --exclude "$DATA"
+# Effect of test-time fitting: held-out tasks never trained on, blank row vs fitted row.
+node bin/trm.js gen --held-out models/training/runs/heldout/heldout.json --exclude "$DATA" --grid-size "$GRID"
 node bin/trm.js fit-bench --model models/demo --tasks models/training/runs/heldout/heldout.json

@@ -341,7 +341,7 @@ def write_all_config(path, args, cfg, num_ids):
         f'  num_heads: {cfg.num_heads}',
         f'  expansion: {cfg.expansion:g}',
         f'  puzzle_emb_ndim: {cfg.hidden_size}',
-        '  pos_encodings: rope',
+        f'  pos_encodings: {cfg.pos_encodings}',
         '  forward_dtype: float32',
         '  mlp_t: false',
         f'  puzzle_emb_len: {cfg.puzzle_emb_len}',
@@ -441,6 +441,8 @@ def parse_args(argv=None):
     p.add_argument('--halt-max-steps', type=int, default=8)
     p.add_argument('--halt-exploration', type=float, default=0.1)
     p.add_argument('--puzzle-emb-len', type=int, default=2)
+    p.add_argument('--pos-encodings', choices=['rope', 'learned'], default='rope',
+                   help="upstream's two position schemes: rotary (its ARC setting) or a learned absolute table")
     p.add_argument('--demo-variants', type=int, default=8, help='augmented variants (puzzle rows) per demo task')
     p.add_argument('--gen-variants', type=int, default=1, help='random variants per generated task')
     p.add_argument('--demo-fraction', type=float, default=0.5, help='share of fresh examples drawn from demo tasks')
@@ -478,7 +480,8 @@ def main(argv=None):
     cfg = TRMConfig(hidden_size=args.hidden, num_heads=args.heads, expansion=args.expansion, L_layers=args.L_layers,
                     H_cycles=args.H_cycles, L_cycles=args.L_cycles, halt_max_steps=args.halt_max_steps,
                     halt_exploration_prob=args.halt_exploration, puzzle_emb_len=args.puzzle_emb_len,
-                    num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size)
+                    num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size,
+                    pos_encodings=args.pos_encodings)
     model = TRM(cfg)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)

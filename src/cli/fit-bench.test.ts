@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { heldOutSuite } from '../arc/generators/index.ts';
 import { OptionsError } from '../convert/errors.ts';
 import { runFitBench, type TaskResult } from './fit-bench.ts';
@@ -17,19 +17,27 @@ const tasksFile = join(dir, 'heldout.json');
 writeFileSync(tasksFile, JSON.stringify({ [task.id]: { train: task.train, test: task.test.map((t) => ({ input: t.input })) } }));
 
 describe('trm fit-bench', () => {
-  it('refuses held-out tasks without solutions', async () => {
+  it('refuses held-out tasks without solutions, and more than 8 variants', async () => {
     await expect(runFitBench(['--tasks', tasksFile, '--steps', '1', '--out', dir])).rejects.toThrow(OptionsError);
+    await expect(runFitBench(['--tasks', tasksFile, '--variants', '9', '--out', dir])).rejects.toThrow(/--variants must be 1\.\.8/);
   });
 
   it('scores blank vs fitted and writes JSON + Markdown', async () => {
     writeFileSync(join(dir, 'heldout-solutions.json'), JSON.stringify({ [task.id]: task.test.map((t) => t.output) }));
     const out = join(dir, 'results');
-    expect(await runFitBench(['--tasks', tasksFile, '--steps', '2', '--variants', '1', '--no-full', '--out', out])).toBe(0);
+    const log = vi.spyOn(console, 'log');
+    try {
+      expect(await runFitBench(['--tasks', tasksFile, '--steps', '2', '--variants', '2', '--no-full', '--out', out])).toBe(0);
+      expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/K = 2 variant\(s\)/);
+    } finally {
+      log.mockRestore();
+    }
     const files = readdirSync(out);
     const json = files.find((f) => f.endsWith('-fit.json'))!;
     expect(files).toContain(json.replace(/json$/, 'md'));
-    const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as { steps: number; results: TaskResult[] };
+    const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as { steps: number; K: number; results: TaskResult[] };
     expect(report.steps).toBe(2);
+    expect(report.K).toBe(2);
     expect(report.results).toHaveLength(1);
     const [r] = report.results;
     expect(r.task).toBe(task.id);

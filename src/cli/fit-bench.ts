@@ -1,8 +1,8 @@
 /**
  * `trm fit-bench` (npm run bench:fit): the effect of test-time fitting (issue 9) on held-out
  * tasks the model never saw. Per task: pass@1/pass@2 with the blank row (what `trm eval`
- * does for a task without rows), then a row fitted on the demonstrations (`trm fit`'s loop,
- * in process) and pass@K with it; with graphs.gradFull also the whole-network mode (through
+ * does for a task without rows), then K rows fitted on the demonstrations, one per augmented
+ * variant (`trm fit --variants K`'s loop, in process), and pass@K voting over them; with graphs.gradFull also the whole-network mode (through
  * the `trm fit --mode full` / `trm eval --overlay` commands). Writes
  * bench/results/<date>-fit.{json,md}. `--tune` instead sweeps steps × lr on one task per family.
  */
@@ -21,10 +21,10 @@ import type { Candidate } from '../arc/vote.ts';
 import { OptionsError } from '../convert/errors.ts';
 import { readManifest } from '../engine/node-runtime.ts';
 import { solveTestInput } from '../engine/solve.ts';
-import { DEFAULT_FIT_STEPS, fitPuzzleRow, taskExamples, type FitSessions } from '../fit/fit.ts';
-import { originalVariant } from '../fit/overlay.ts';
+import { DEFAULT_FIT_STEPS, fitPuzzleRow, variantExamples, type FitSessions } from '../fit/fit.ts';
+import { fitVariants, MAX_FIT_VARIANTS } from '../fit/overlay.ts';
 import { openFitSessions, releaseFitSessions } from '../fit/sessions.ts';
-import type { Manifest } from '../model/manifest.ts';
+import type { Manifest, Variant } from '../model/manifest.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { positiveInt } from './convert.ts';
 import { taskFamily } from './eval.ts';
@@ -41,7 +41,8 @@ export const FIT_BENCH_USAGE = `usage: trm fit-bench [--model DIR] [options]    
   --per-family N     held-out tasks per family (default 2)
   --steps N          fitting steps (default DEFAULT_FIT_STEPS = ${DEFAULT_FIT_STEPS}, src/fit/fit.ts)
   --lr X             Adam learning rate (default: fitPuzzleRow's)
-  --variants K       augmented variants voted with the blank row (default 8, as trm eval)
+  --variants K       augmented variants, 1..${MAX_FIT_VARIANTS} (default 8, as trm eval): voted with the blank row, and
+                     fitted (one row each, trm fit --variants) and voted with the fitted rows
   --threads N        onnxruntime intra-op threads (default 1)
   --no-full          skip the whole-network mode even when the model has it
   --tune             sweep steps 50/100/200 × lr 1e-2/3e-2 on 1 task per family instead
@@ -94,9 +95,8 @@ async function heldOutTasks(tasksFile: string | undefined, solutions: string | u
   return { tasks, source: `generated (trm gen --held-out, seed 9), avoiding the demo tasks${excludeFiles.length ? ` and ${excludeFiles.join(', ')}` : ' (no training set found!)'}` };
 }
 
-/** pass@1/pass@2 of one task with the model's rows (blank) or the given fitted row, the engine `trm eval` uses. */
-async function solveTask(s: FitSessions, manifest: Manifest, dir: string, task: Task, K: number, row?: Float32Array): Promise<Score> {
-  const fitted = row ? { variants: [originalVariant(task.id)], rows: row } : undefined;
+/** pass@1/pass@2 of one task with the model's rows (blank) or the given fitted rows, the engine `trm eval` uses. */
+async function solveTask(s: FitSessions, manifest: Manifest, dir: string, task: Task, K: number, fitted?: { variants: Variant[]; rows: Float32Array }): Promise<Score> {
   const { plan, puzzle } = await loadVariants(manifest, task, K, async (p) => new Uint8Array(await readFile(join(dir, p))), fitted);
   const c = manifest.config;
   const candidates: Candidate[][] = [];
@@ -112,14 +112,14 @@ async function solveTask(s: FitSessions, manifest: Manifest, dir: string, task: 
 }
 
 /** Whole-network mode through the CLI (its overlay format belongs to `trm fit --mode full`). */
-async function fullMode(model: string, task: Task, steps: number, threads: number): Promise<NonNullable<TaskResult['full']>> {
+async function fullMode(model: string, task: Task, steps: number, threads: number, K: number): Promise<NonNullable<TaskResult['full']>> {
   const dir = await mkdtemp(join(tmpdir(), 'trm-fit-full-'));
   try {
     const tasksFile = join(dir, 'task.json'), sub = join(dir, 'submission.json');
     await writeFile(tasksFile, JSON.stringify({ [task.id]: { train: task.train, test: task.test.map((t) => ({ input: t.input })) } }));
     const trm = join(repoRoot, 'bin/trm.js');
     const t0 = performance.now();
-    const { stdout } = await exec(process.execPath, [trm, 'fit', '--mode', 'full', '--model', model, '--tasks', tasksFile, '--steps', String(steps), '--out', join(dir, 'overlay'), '--threads', String(threads)], { maxBuffer: 1 << 26 });
+    const { stdout } = await exec(process.execPath, [trm, 'fit', '--mode', 'full', '--model', model, '--tasks', tasksFile, '--steps', String(steps), '--variants', String(K), '--out', join(dir, 'overlay'), '--threads', String(threads)], { maxBuffer: 1 << 26 });
     const wallSeconds = (performance.now() - t0) / 1000;
     // The command also opens sessions and scores the demonstrations: its own s/step is the loop's cost.
     const perStep = Number(/\(([\d.]+) s\/step/.exec(stdout)?.[1] ?? NaN);
@@ -146,9 +146,9 @@ function markdown(r: { date: string; model: string; source: string; steps: numbe
   return [
     `# Test-time fitting on held-out tasks — ${r.date}`,
     '',
-    `Model \`${r.model}\`; tasks: ${r.source}. Blank row: ${r.K} augmented variants voted (as \`trm eval\`). ` +
-    `Fitted: a row fitted with Adam${r.lr ? ` lr ${r.lr}` : ''} for ${r.steps} steps on the demonstrations, then the identity variant with that row` +
-    (full ? `; full: \`trm fit --mode full\` (all weights + the row, same steps), then \`trm eval --overlay\`. ` : '. ') +
+    `Model \`${r.model}\`; tasks: ${r.source}. Blank row: ${r.K} augmented variant(s) voted (as \`trm eval\`). ` +
+    `Fitted: ${r.K} row(s), one per augmented variant, fitted jointly with Adam${r.lr ? ` lr ${r.lr}` : ''} for ${r.steps} steps on the demonstrations, then those ${r.K} variant(s) voted` +
+    (full ? `; full: \`trm fit --mode full --variants ${r.K}\` (all weights + the rows, same steps), then \`trm eval --overlay\`. ` : '. ') +
     `onnxruntime-node CPU, 1 thread; ${r.machine}; whole bench ${(r.seconds / 60).toFixed(1)} min.`,
     '',
     `| family | tasks | pass@2 blank | pass@2 fitted |${full ? ' pass@2 full |' : ''} fit s/task | ms/step |${full ? ' full s/task | full ms/step |' : ''}`,
@@ -175,6 +175,7 @@ export async function runFitBench(args: string[]): Promise<number> {
   const model = values.model ?? join(repoRoot, 'models/demo');
   const steps = positiveInt(values.steps, '--steps', DEFAULT_FIT_STEPS);
   const K = positiveInt(values.variants, '--variants', 8);
+  if (K > MAX_FIT_VARIANTS) throw new OptionsError(`--variants must be 1..${MAX_FIT_VARIANTS} (one fitted row per dihedral transform), got ${K}`);
   const threads = positiveInt(values.threads, '--threads', 1);
   const lr = values.lr === undefined ? undefined : Number(values.lr);
   if (lr !== undefined && !(lr > 0)) throw new OptionsError(`--lr must be a positive number, got "${values.lr}"`);
@@ -192,13 +193,15 @@ export async function runFitBench(args: string[]): Promise<number> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${loadavg().map((x) => x.toFixed(1)).join('/')} at start`;
   const t0 = performance.now();
   await mkdir(outDir, { recursive: true });
+  console.log(`fit-bench: K = ${K} variant(s): the blank row votes ${K} augmentations; ${K} row(s) fitted per task (a step costs about ${K}× one row's) and voted`);
   try {
     const init = await meanRow(model, manifest);
     if (values.tune) {
       const grid = { steps: [50, 100, 200], lrs: [1e-2, 3e-2] };
       const tune: TuneResult[] = [];
       for (const [i, task] of tasks.entries()) {
-        const examples = taskExamples(task, c.grid_size);
+        const variants = fitVariants(task.id, K);
+        const examples = variantExamples(task, variants, c.grid_size).train;
         for (const rate of grid.lrs) {
           // One 200-step run per lr; the rows after 50 and 100 steps are exactly those shorter runs' (Adam has no schedule).
           const snaps = new Map<number, { row: Float32Array; loss: number; seconds: number }>();
@@ -209,7 +212,7 @@ export async function runFitBench(args: string[]): Promise<number> {
           });
           for (const n of grid.steps) {
             const snap = snaps.get(n)!;
-            const score = await solveTask(s, manifest, model, task, K, snap.row);
+            const score = await solveTask(s, manifest, model, task, K, { variants, rows: snap.row });
             tune.push({ task: task.id, family: taskFamily(task.id).replace(/^heldout-/, ''), lr: rate, steps: n, pass2: score.pass2, loss: snap.loss, seconds: snap.seconds });
           }
           console.log(`[${i + 1}/${tasks.length}] ${task.id} lr ${rate}: ` + grid.steps.map((n) => { const r = tune.find((t) => t.task === task.id && t.lr === rate && t.steps === n)!; return `${n} steps pass@2 ${r.pass2} loss ${r.loss.toFixed(3)}`; }).join(', '));
@@ -230,16 +233,17 @@ export async function runFitBench(args: string[]): Promise<number> {
     for (const [i, task] of tasks.entries()) {
       const family = taskFamily(task.id).replace(/^heldout-/, '');
       const blank = await solveTask(s, manifest, model, task, K);
-      const examples = taskExamples(task, c.grid_size);
+      const variants = fitVariants(task.id, K);
+      const examples = variantExamples(task, variants, c.grid_size).train;
       const tFit = performance.now();
       const { row, losses } = await fitPuzzleRow(ort, s, { config: c, examples, init, steps, ...(lr ? { lr } : {}) });
       const seconds = (performance.now() - tFit) / 1000;
-      const fitted = await solveTask(s, manifest, model, task, K, row);
-      const full = withFull ? await fullMode(model, task, steps, threads) : undefined;
-      results.push({ task: task.id, family, demonstrations: examples.length, tests: task.test.length, blank,
+      const fitted = await solveTask(s, manifest, model, task, K, { variants, rows: row });
+      const full = withFull ? await fullMode(model, task, steps, threads, K) : undefined;
+      results.push({ task: task.id, family, demonstrations: task.train.length, tests: task.test.length, blank,
         fitted: { ...fitted, seconds, msPerStep: (1000 * seconds) / steps, lossFirst: losses[0], lossLast: losses[losses.length - 1] }, ...(full ? { full } : {}) });
       console.log(`[${i + 1}/${tasks.length}] ${task.id}: pass@2 blank ${blank.pass2} → fitted ${fitted.pass2}${full ? ` (full ${full.pass2})` : ''}; ` +
-        `loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}, fit ${seconds.toFixed(1)} s (${((1000 * seconds) / steps).toFixed(0)} ms/step, ${examples.length} demos)`);
+        `loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}, fit ${seconds.toFixed(1)} s (${((1000 * seconds) / steps).toFixed(0)} ms/step, ${task.train.length} demos × ${K} variants)`);
     }
     const totalSeconds = (performance.now() - t0) / 1000;
     const report = { date, model, source, steps, lr: lr ?? null, K, machine, seconds: totalSeconds, families: FAMILIES.map((f) => f.name), results };

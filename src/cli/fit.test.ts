@@ -79,6 +79,36 @@ describe('trm fit', () => {
     expect((wl as Error).message).toMatch(/--weight-lr applies to --mode full only/);
   }, 120_000);
 
+  it('--variants 2 writes two variants\' rows; trm eval --overlay votes over both', async () => {
+    writeFileSync(join(out, 'flip.json'), JSON.stringify(task([[[1, 2, 3], [4, 5, 6]], [[7, 0], [0, 8]], [[2, 2, 5, 1]], [[3, 4]]])));
+    const dir = join(out, 'overlay-k2');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await runFit(['--model', model, '--tasks', join(out, 'flip.json'), '--steps', '3', '--lr', '0.05', '--variants', '2', '--hold-out', '1', '--out', dir])).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
+      const o = parseOverlay(readFileSync(join(dir, 'overlay.json'), 'utf8'), 'overlay.json', manifest.name);
+      const t = o.tasks.flip;
+      expect(t.variants).toHaveLength(2);
+      expect(t.variants[0]).toMatchObject({ name: 'flip', tid: 0, row: 0, perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+      expect(t.variants[1]).toMatchObject({ row: 1 });
+      expect(t.variants[1].tid).toBeGreaterThan(0);
+      expect(t.variants[1].name).toMatch(/^flip\|\|\|t[1-7]\|\|\|0\d{9}$/);
+      expect(readFileSync(join(dir, t.path)).length).toBe(2 * manifest.config.puzzle_emb_ndim * 4);
+      // Totals over both variants: 3 trained + 1 held out each.
+      expect(o.fits.flip).toMatchObject({ variants: 2, steps: 3, train_total: 6, held_out_total: 2 });
+
+      log.mockClear();
+      expect(await runEval(['--model', model, '--tasks', join(out, 'flip.json'), '--overlay', dir, '--steps', '2'])).toBe(0);
+      // The task's row: 1 test, 2 variants (of the 8 asked), rows from the overlay ("task").
+      expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/flip\s+1\s+2\s+task\s/);
+    } finally {
+      log.mockRestore();
+    }
+    const bad = await runFit(['--model', model, '--tasks', join(out, 'flip.json'), '--variants', '9']).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OptionsError);
+    expect((bad as Error).message).toMatch(/--variants must be 1\.\.8/);
+  }, 60_000);
+
   it('refuses grids larger than the canvas, and models without a gradient graph', async () => {
     writeFileSync(join(out, 'big.json'), JSON.stringify(task([[[1, 2, 3, 4, 5, 6, 7]]])));
     const err = await runFit(['--model', model, '--tasks', join(out, 'big.json'), '--out', overlay]).catch((e: unknown) => e);

@@ -8,8 +8,9 @@ import { OptionsError } from '../convert/errors.ts';
 import { readManifest } from '../engine/node-runtime.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { ModelFileError, releaseSessions } from '../engine/sessions.ts';
-import { demonstrationLoss, exactMatches, fitPuzzleRow, FitError, taskExamples, type FitExample } from '../fit/fit.ts';
-import { OverlayError } from '../fit/overlay.ts';
+import { demonstrationLoss, exactMatches, fitPuzzleRow, FitError, startRows, taskExamples, variantExamples, type FitExample } from '../fit/fit.ts';
+import { fitVariants, MAX_FIT_VARIANTS, OverlayError } from '../fit/overlay.ts';
+import type { Variant } from '../model/manifest.ts';
 import { writeOverlayRow } from '../fit/node-overlay.ts';
 import { estimateFullFit, fitFullNetwork, FULL_FIT_WEIGHT_LR, fullDemonstrationLoss, openFitFullSessions, openTunedSessions, tunedWeights } from '../fit/fit-full.ts';
 import type { Task } from '../arc/types.ts';
@@ -34,7 +35,10 @@ export const FIT_USAGE = `usage: trm fit --model <dir> --tasks <file|dir> [optio
                        (needs fit_full.onnx, written by trm convert --grad for models up to 2M
                        weights); the task's weights go to weights/<task>.bin in the overlay and
                        the cost (memory, measured time per step) is printed before it starts
-  --weight-lr X        full mode: Adam learning rate of the weights (default ${FULL_FIT_WEIGHT_LR})`;
+  --weight-lr X        full mode: Adam learning rate of the weights (default ${FULL_FIT_WEIGHT_LR})
+  --variants K         augmented variants to fit, one row each, 1..${MAX_FIT_VARIANTS} (default 1): the task as given
+                       plus K − 1 dihedral transforms with colour permutations; trm eval votes over
+                       them. A step costs about K times as much`;
 
 export async function readTaskSources(path: string): Promise<SourceText[]> {
   const st = await stat(path).catch(() => { throw new OptionsError(`--tasks ${path}: no such file or directory`); });
@@ -72,7 +76,7 @@ async function fit(args: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, tasks: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' },
       optimizer: { type: 'string' }, lr: { type: 'string' }, 'hold-out': { type: 'string' }, batch: { type: 'string' },
-      threads: { type: 'string' }, mode: { type: 'string' }, 'weight-lr': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      threads: { type: 'string' }, mode: { type: 'string' }, 'weight-lr': { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(FIT_USAGE); return 0; }
@@ -91,6 +95,8 @@ async function fit(args: string[]): Promise<number> {
   const holdOut = positiveInt(values['hold-out'], '--hold-out', 0, 0);
   const maxBatch = positiveInt(values.batch, '--batch', 8);
   const threads = positiveInt(values.threads, '--threads', 1);
+  const K = positiveInt(values.variants, '--variants', 1);
+  if (K > MAX_FIT_VARIANTS) throw new OptionsError(`--variants must be 1..${MAX_FIT_VARIANTS} (one per dihedral transform), got ${K}`);
   const out = values.out ?? join(values.model, 'overlay');
 
   const loaded = parseSources(await readTaskSources(values.tasks));
@@ -101,7 +107,9 @@ async function fit(args: string[]): Promise<number> {
   const work = loaded.tasks.map((t) => {
     const all = taskExamples(t, c.grid_size);
     if (holdOut >= all.length) throw new OptionsError(`task "${t.id}": --hold-out ${holdOut} leaves no demonstrations to fit on (it has ${all.length})`);
-    return { task: t, train: all.slice(0, all.length - holdOut), heldOut: all.slice(all.length - holdOut) };
+    // One row per variant; every variant holds out the same demonstrations.
+    const variants = fitVariants(t.id, K);
+    return { task: t, variants, ...variantExamples(t, variants, c.grid_size, holdOut) };
   });
   const sessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
   if (mode === 'full') {
@@ -111,10 +119,11 @@ async function fit(args: string[]): Promise<number> {
   }
   const sessions = await openFitSessions(ort, manifest, async (p) => new Uint8Array(await readFile(join(values.model!, p))), sessionOptions);
   try {
-    const init = await meanRow(values.model, manifest);
-    for (const [i, { task, train, heldOut }] of work.entries()) {
+    const mean = await meanRow(values.model, manifest);
+    for (const [i, { task, variants, train, heldOut }] of work.entries()) {
       const bar = progressBar();
       const t0 = performance.now();
+      const init = startRows(mean, train, c.puzzle_emb_ndim).rows;
       const before = await demonstrationLoss(ort, sessions, c, train, init, maxBatch);
       const { row } = await fitPuzzleRow(ort, sessions, {
         config: c, examples: train, init, steps, optimizer, lr, maxBatch,
@@ -126,10 +135,10 @@ async function fit(args: string[]): Promise<number> {
       const heldOk = heldOut.length ? await exactMatches(ort, sessions, c, heldOut, row, maxBatch) : [];
       const count = (a: boolean[]) => a.filter(Boolean).length;
       await writeOverlayRow(out, manifest.name, task.id, row, {
-        mode: 'row', steps, optimizer, lr, loss_before: before, loss_after: after, train_exact: count(trainOk), train_total: train.length,
+        mode: 'row', steps, variants: variants.length, optimizer, lr, loss_before: before, loss_after: after, train_exact: count(trainOk), train_total: train.length,
         ...(heldOut.length ? { held_out_exact: count(heldOk), held_out_total: heldOut.length } : {}),
-      });
-      console.log(`${task.id}: loss ${before.toFixed(4)} → ${after.toFixed(4)} in ${steps} steps (${(secs / steps).toFixed(3)} s/step), ` +
+      }, undefined, variants);
+      console.log(`${task.id}${K > 1 ? ` (${K} variants)` : ''}: loss ${before.toFixed(4)} → ${after.toFixed(4)} in ${steps} steps (${(secs / steps).toFixed(3)} s/step), ` +
         `exact ${count(trainOk)}/${train.length} demonstrations${heldOut.length ? `, held out ${count(heldOk)}/${heldOut.length}` : ''}`);
     }
   } finally {
@@ -142,16 +151,17 @@ async function fit(args: string[]): Promise<number> {
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 /** --mode full: every weight fine-tuned with the row, per task; the task's weights go into the overlay. */
-async function fitFullTasks(model: string, manifest: Manifest, work: { task: Task; train: FitExample[]; heldOut: FitExample[] }[],
+async function fitFullTasks(model: string, manifest: Manifest, work: { task: Task; variants: Variant[]; train: FitExample[]; heldOut: FitExample[] }[],
   o: { steps: number; lr: number; weightLr: number; maxBatch: number; sessionOptions: InferenceSession.SessionOptions; out: string }) {
   const c = manifest.config;
   // ORT warns about nothing useful here, but the fine-tuned graphs are built at run time: keep its log quiet.
   const opts = { ...o.sessionOptions, logSeverityLevel: 3 as const };
   const s = await openFitFullSessions(ort, manifest, async (p) => new Uint8Array(await readFile(join(model, p))), opts);
   try {
-    const init = await meanRow(model, manifest);
+    const mean = await meanRow(model, manifest);
     const count = (a: boolean[]) => a.filter(Boolean).length;
-    for (const [i, { task, train, heldOut }] of work.entries()) {
+    for (const [i, { task, variants, train, heldOut }] of work.entries()) {
+      const init = startRows(mean, train, c.puzzle_emb_ndim).rows;
       const fit = { config: c, examples: train, init, steps: o.steps, lr: o.lr, weightLr: o.weightLr, maxBatch: o.maxBatch };
       const cost = await estimateFullFit(ort, s, fit);
       console.log(`${task.id}: whole-network fine-tuning of ${cost.weights.toLocaleString('en')} weights: weights ${mib(cost.weightBytes)}, ` +
@@ -174,10 +184,10 @@ async function fitFullTasks(model: string, manifest: Manifest, work: { task: Tas
       }
       const tensors = s.weights.filter((t) => t.trained).map((t) => ({ name: t.name, dims: t.dims, data: r.weights[t.name] }));
       await writeOverlayRow(o.out, manifest.name, task.id, r.row, {
-        mode: 'full', steps: o.steps, optimizer: 'adam', lr: o.lr, weight_lr: o.weightLr, loss_before: before, loss_after: after,
+        mode: 'full', steps: o.steps, variants: variants.length, optimizer: 'adam', lr: o.lr, weight_lr: o.weightLr, loss_before: before, loss_after: after,
         train_exact: count(trainOk), train_total: train.length,
         ...(heldOut.length ? { held_out_exact: count(heldOk), held_out_total: heldOut.length } : {}),
-      }, tensors);
+      }, tensors, variants);
       console.log(`${task.id}: loss ${before.toFixed(4)} → ${after.toFixed(4)} in ${o.steps} steps (${(secs / o.steps).toFixed(3)} s/step, whole network), ` +
         `exact ${count(trainOk)}/${train.length} demonstrations${heldOut.length ? `, held out ${count(heldOk)}/${heldOut.length}` : ''}`);
     }

@@ -11,10 +11,10 @@ import { OptionsError } from '../convert/errors.ts';
 
 export const TRAINING_FORMAT = 'trm-studio-training-tasks/1';
 
-/** Training sets whose inputs held-out tasks must avoid, when present (runs/ is git-ignored). */
-export const DEFAULT_EXCLUDE = ['models/training/runs/data/tasks.json', 'models/training/runs/data2/tasks.json'];
+/** Training sets whose inputs held-out tasks must avoid, when present (runs/ is git-ignored); data8s trained the shipped model. */
+export const DEFAULT_EXCLUDE = ['models/training/runs/data8s/tasks.json', 'models/training/runs/data/tasks.json', 'models/training/runs/data2/tasks.json'];
 
-const USAGE = `usage: trm gen [--demo FILE] [--training FILE] [--held-out FILE] [--per-family N] [--grid-size N] [--seed N]
+const USAGE = `usage: trm gen [--demo FILE] [--training FILE] [--held-out FILE] [--per-family N] [--grid-size N] [--mixed-sizes] [--seed N]
   --demo FILE        demo suite, {id: {train, test}} (default src/arc/demo/demo-tasks.json)
   --training FILE    training set for models/training (default models/training/runs/data/tasks.json)
   --held-out FILE    new tasks never trained on (heldout-<family>-<n>), for measuring fitting: a Kaggle
@@ -23,6 +23,7 @@ const USAGE = `usage: trm gen [--demo FILE] [--training FILE] [--held-out FILE] 
                      (default: ${DEFAULT_EXCLUDE.join(', ')}, those present); demo inputs are always avoided
   --per-family N     tasks per family (default 80 for --training, 2 for --held-out)
   --grid-size N      canvas side every grid must fit (default ${DEFAULT_GRID_SIZE})
+  --mixed-sizes      inputs of one task may differ in size (default: one size per task, as most ARC tasks)
   --seed N           training-set seed (default ${TRAINING_SEED}), or held-out seed (default ${HELD_OUT_SEED});
                      the demo suite always uses ${DEMO_SEED}
 With none of --demo, --training, --held-out, the demo and training defaults are written.`;
@@ -65,6 +66,7 @@ export async function runGen(args: string[]): Promise<number> {
       training: { type: 'string' },
       'per-family': { type: 'string' },
       'grid-size': { type: 'string' },
+      'mixed-sizes': { type: 'boolean' },
       seed: { type: 'string' },
       'held-out': { type: 'string' },
       exclude: { type: 'string', multiple: true },
@@ -76,6 +78,7 @@ export async function runGen(args: string[]): Promise<number> {
     return 0;
   }
   const gridSize = positiveInt(values['grid-size'], '--grid-size', DEFAULT_GRID_SIZE);
+  const sameSize = !values['mixed-sizes'];
   const heldOutFile = values['held-out'];
   const onlyHeldOut = heldOutFile !== undefined && values.training === undefined;
   const perFamily = positiveInt(values['per-family'], '--per-family', onlyHeldOut ? 2 : 80);
@@ -87,13 +90,13 @@ export async function runGen(args: string[]): Promise<number> {
   const demoFile = values.demo ?? (both ? 'src/arc/demo/demo-tasks.json' : undefined);
   const trainingFile = values.training ?? (both ? 'models/training/runs/data/tasks.json' : undefined);
 
-  const demo = demoSuite({ gridSize });
+  const demo = demoSuite({ gridSize, sameSize });
   if (demoFile) {
     write(demoFile, formatJson(Object.fromEntries(demo.map(({ task }) => [task.id, { train: task.train, test: task.test }]))));
     console.log(`trm gen: ${demo.length} demo tasks (${FAMILIES.length} families) → ${demoFile}`);
   }
   if (trainingFile) {
-    const generated = trainingSuite({ gridSize, seed, perFamily, heldOut: demo.map((d) => d.task) });
+    const generated = trainingSuite({ gridSize, sameSize, seed, perFamily, heldOut: demo.map((d) => d.task) });
     // Demo tasks go in whole; train.py learns from their demonstrations only and scores their tests.
     const tasks = [
       ...demo.map(({ family, task }) => ({ id: task.id, family, demo: true, train: task.train, test: task.test })),
@@ -107,7 +110,7 @@ export async function runGen(args: string[]): Promise<number> {
     const excludeFiles = values.exclude ?? DEFAULT_EXCLUDE.filter((f) => existsSync(f));
     if (trainingFile && !excludeFiles.includes(trainingFile)) excludeFiles.push(trainingFile);
     const exclude = [...demo.flatMap(({ task }) => [...task.train, ...task.test].map((p) => p.input)), ...excludeFiles.flatMap(trainingInputs)];
-    const held = heldOutSuite({ gridSize, seed: onlyHeldOut ? seed : HELD_OUT_SEED, perFamily, exclude });
+    const held = heldOutSuite({ gridSize, sameSize, seed: onlyHeldOut ? seed : HELD_OUT_SEED, perFamily, exclude });
     const challenges = Object.fromEntries(held.map(({ task }) => [task.id, { train: task.train, test: task.test.map((t) => ({ input: t.input })) }]));
     const solutions = Object.fromEntries(held.map(({ task }) => [task.id, task.test.map((t) => t.output)]));
     write(heldOutFile, formatJson(challenges));

@@ -61,11 +61,24 @@ describe('TRM config from all_config.yaml', () => {
     expect(() => resolveModelConfig(arch, bad, 30, 'ck')).toThrow(/qkv_proj.weight has shape \[96,64\].*implies \[192,64\]/);
   });
 
+  it('learned positions add the [P + seq_len, D] embed_pos table to the expected keys', async () => {
+    const arch = readArchConfig((await readFile(H64, 'utf8')).replace('pos_encodings: rope', 'pos_encodings: learned'));
+    expect(arch.pos_encodings).toBe('learned');
+    const shapes = new Map([['embed_tokens.embedding_weight', [12, 64]], ['puzzle_emb.weights', [10, 64]]]);
+    const cfg = resolveModelConfig(arch, shapes, 8);
+    expect(cfg.pos_encodings).toBe('learned');
+    expect(expectedShapes(cfg).get('embed_pos.embedding_weight')).toEqual([16 + 64, 64]);
+    const bad = new Map([...shapes, ['embed_pos.embedding_weight', [900, 64]]]);
+    expect(() => resolveModelConfig(arch, bad, 8, 'ck')).toThrow(/embed_pos.embedding_weight has shape \[900,64\].*implies \[80,64\]/);
+    // A rope model has no such key (a checkpoint that has one is refused by checkKeys as unexpected).
+    expect(expectedShapes(resolveModelConfig(readArchConfig(await readFile(H64, 'utf8')), shapes, 8)).has('embed_pos.embedding_weight')).toBe(false);
+  });
+
   it('refuses unsupported variants and missing fields with the field path', async () => {
     const text = await readFile(H64, 'utf8');
     expect(() => readArchConfig(text.replace('mlp_t: false', 'mlp_t: true'), 'cfg.yaml')).toThrow(/cfg.yaml: arch.mlp_t: true .* not supported/);
     expect(() => readArchConfig(text.replace('recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1', 'hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1'))).toThrow(/arch.name .* not supported/);
-    expect(() => readArchConfig(text.replace('pos_encodings: rope', 'pos_encodings: learned'))).toThrow(/pos_encodings "learned"/);
+    expect(() => readArchConfig(text.replace('pos_encodings: rope', 'pos_encodings: sinusoid'))).toThrow(/pos_encodings "sinusoid" is not supported \(only rope or learned\)/);
     expect(() => readArchConfig(text.replace(/ {2}hidden_size: 64\n/, ''), 'cfg.yaml')).toThrow('cfg.yaml: arch.hidden_size is missing');
     expect(() => readArchConfig(text.replace('num_heads: 4', 'num_heads: 5'))).toThrow(/not divisible/);
     expect(() => readArchConfig('lr: 1', 'x.yaml')).toThrow(/no "arch" mapping/);

@@ -1,7 +1,7 @@
 /**
  * TRM model config from upstream's all_config.yaml (the `arch` block),
  * cross-checked against the checkpoint's tensor shapes. Only the attention
- * TRM (trm@TinyRecursiveReasoningModel_ACTV1, RoPE, mlp_t false) is supported;
+ * TRM (trm@TinyRecursiveReasoningModel_ACTV1, RoPE or learned positions, mlp_t false) is supported;
  * everything dimension-like is read, nothing about ARC-AGI-2 is assumed.
  */
 import type { ModelConfig } from '../model/manifest.ts';
@@ -21,6 +21,7 @@ export interface ArchConfig {
   puzzle_emb_ndim: number;
   puzzle_emb_len: number;
   rope_theta: number;
+  pos_encodings: 'rope' | 'learned';
   rms_norm_eps: number;
   forward_dtype: string;
 }
@@ -46,11 +47,11 @@ export function readArchConfig(yamlText: string, where = 'all_config.yaml'): Arc
   if (name !== SUPPORTED_ARCH) throw new ConfigError(`${where}: arch.name "${name}" is not supported (only ${SUPPORTED_ARCH}; HRM and other variants differ in structure)`);
   if (a.mlp_t === true) throw new ConfigError(`${where}: arch.mlp_t: true (the MLP-over-sequence TRM used for Sudoku) is not supported; only the attention variant is`);
   const pos = a.pos_encodings ?? 'rope';
-  if (pos !== 'rope') throw new ConfigError(`${where}: arch.pos_encodings "${String(pos)}" is not supported (only rope)`);
+  if (pos !== 'rope' && pos !== 'learned') throw new ConfigError(`${where}: arch.pos_encodings "${String(pos)}" is not supported (only rope or learned)`);
   const hidden = num('hidden_size');
   const heads = num('num_heads');
   if (hidden <= 0 || heads <= 0 || hidden % heads) throw new ConfigError(`${where}: arch.hidden_size ${hidden} is not divisible by arch.num_heads ${heads}`);
-  if ((hidden / heads) % 2) throw new ConfigError(`${where}: head dim ${hidden / heads} must be even for rotate-half RoPE`);
+  if (pos === 'rope' && (hidden / heads) % 2) throw new ConfigError(`${where}: head dim ${hidden / heads} must be even for rotate-half RoPE`);
   const ndim = num('puzzle_emb_ndim', 0);
   if (ndim <= 0) throw new ConfigError(`${where}: arch.puzzle_emb_ndim is ${ndim}; models without a puzzle embedding are not supported`);
   const lenCfg = num('puzzle_emb_len', 16);
@@ -69,6 +70,7 @@ export function readArchConfig(yamlText: string, where = 'all_config.yaml'): Arc
     puzzle_emb_ndim: ndim,
     puzzle_emb_len,
     rope_theta: num('rope_theta', 10000, false),
+    pos_encodings: pos,
     rms_norm_eps: num('rms_norm_eps', 1e-5, false),
     forward_dtype: String(a.forward_dtype ?? 'bfloat16'),
   };
@@ -92,7 +94,10 @@ export function intermediateSize(hidden: number, expansion: number): number {
 }
 
 /** Every state-dict key (prefix stripped) and its shape, for a config. */
-export function expectedShapes(c: Pick<ModelConfig, 'hidden_size' | 'L_layers' | 'intermediate_size' | 'vocab_size' | 'num_puzzle_identifiers' | 'puzzle_emb_ndim'>): Map<string, number[]> {
+export function expectedShapes(
+  c: Pick<ModelConfig, 'hidden_size' | 'L_layers' | 'intermediate_size' | 'vocab_size' | 'num_puzzle_identifiers' | 'puzzle_emb_ndim'>
+    & Partial<Pick<ModelConfig, 'pos_encodings' | 'puzzle_emb_len' | 'seq_len'>>,
+): Map<string, number[]> {
   const D = c.hidden_size, I = c.intermediate_size;
   const m = new Map<string, number[]>([
     ['H_init', [D]],
@@ -103,6 +108,7 @@ export function expectedShapes(c: Pick<ModelConfig, 'hidden_size' | 'L_layers' |
     ['q_head.bias', [2]],
     ['puzzle_emb.weights', [c.num_puzzle_identifiers, c.puzzle_emb_ndim]],
   ]);
+  if (c.pos_encodings === 'learned') m.set('embed_pos.embedding_weight', [c.puzzle_emb_len! + c.seq_len!, D]);
   for (let l = 0; l < c.L_layers; l++) {
     const p = `L_level.layers.${l}.`;
     m.set(p + 'self_attn.qkv_proj.weight', [3 * D, D]);
@@ -138,6 +144,7 @@ export function resolveModelConfig(arch: ArchConfig, shapes: Map<string, number[
     grid_size: gridSize,
     seq_len: gridSize * gridSize,
     rope_theta: arch.rope_theta,
+    ...(arch.pos_encodings === 'learned' ? { pos_encodings: 'learned' as const } : {}),
     rms_norm_eps: arch.rms_norm_eps,
     num_puzzle_identifiers: rows,
   };

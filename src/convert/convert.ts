@@ -60,6 +60,7 @@ async function loadWeights(ck: Checkpoint, c: ModelConfig, progress: (done: numb
     H_init: t.H_init,
     L_init: t.L_init,
     embed: t['embed_tokens.embedding_weight'],
+    ...(c.pos_encodings === 'learned' ? { embedPos: t['embed_pos.embedding_weight'] } : {}),
     lmHead: t['lm_head.weight'],
     qHeadW: t['q_head.weight'],
     qHeadB: t['q_head.bias'],

@@ -24,6 +24,7 @@ export interface TrmWeights {
   H_init: Float32Array;
   L_init: Float32Array;
   embed: Float32Array; // [V, D]
+  embedPos?: Float32Array; // [P + seq_len, D], learned positions only
   lmHead: Float32Array; // [V, D]
   qHeadW: Float32Array; // [2, D]
   qHeadB: Float32Array; // [2]
@@ -87,16 +88,21 @@ export function ropeTables(c: ModelConfig): { cos: Float32Array; sin: Float32Arr
 
 interface LevelHandle {
   layers: { qkv: Linear; o: Linear; gateUp: Linear; down: Linear }[];
-  cos: string;
-  sin: string;
+  /** RoPE tables; null with learned positions (attention then sees no rotation). */
+  rope: { cos: string; sin: string } | null;
 }
+
+const learnedPositions = (c: ModelConfig) => c.pos_encodings === 'learned';
 
 function levelWeights(g: GraphBuilder, c: ModelConfig, w: TrmWeights, precision: Precision): LevelHandle {
   const D = c.hidden_size, I = c.intermediate_size, hd = D / c.num_heads, S = c.puzzle_emb_len + c.seq_len;
-  const { cos, sin } = ropeTables(c);
+  let rope: LevelHandle['rope'] = null;
+  if (!learnedPositions(c)) {
+    const { cos, sin } = ropeTables(c);
+    rope = { cos: g.f32('rope_cos', [S, hd], cos), sin: g.f32('rope_sin', [S, hd], sin) };
+  }
   return {
-    cos: g.f32('rope_cos', [S, hd], cos),
-    sin: g.f32('rope_sin', [S, hd], sin),
+    rope,
     layers: w.layers.map((l, i) => ({
       qkv: makeLinear(g, `L${i}_qkv`, l.qkv, 3 * D, D, precision),
       o: makeLinear(g, `L${i}_o`, l.o, D, D, precision),
@@ -117,9 +123,10 @@ function emitLevel(g: GraphBuilder, c: ModelConfig, h: LevelHandle, state: strin
   let x = g.o('Add', [state, injB ? g.o('Add', [injA, injB]) : injA]);
   const heads = (t: string) => g.o('Transpose', [g.o('Reshape', [t, g.i64([0, 0, nH, hd])])], { perm: [0, 2, 1, 3] });
   const rope = (t: string) => {
+    if (!h.rope) return t;
     const [a, b] = g.op('Split', [t, g.i64([hd / 2, hd / 2])], { axis: -1 }, { outputs: 2 });
     const rotated = g.o('Concat', [g.o('Neg', [b]), a], { axis: -1 });
-    return g.o('Add', [g.o('Mul', [t, h.cos]), g.o('Mul', [rotated, h.sin])]);
+    return g.o('Add', [g.o('Mul', [t, h.rope.cos]), g.o('Mul', [rotated, h.rope.sin])]);
   };
   h.layers.forEach((l, i) => {
     const [q, k, v] = g.op('Split', [l.qkv(x), g.i64([D, D, D])], { axis: -1 }, { outputs: 3 });
@@ -143,7 +150,13 @@ function emitInput(g: GraphBuilder, c: ModelConfig, w: TrmWeights, tokens: strin
   const padCount = P * D - c.puzzle_emb_ndim;
   const padded = padCount ? g.o('Pad', [puzzle, g.i64([0, 0, 0, padCount])]) : puzzle;
   const prefix = g.o('Reshape', [padded, g.i64([0, P, D])]);
-  return g.o('Mul', [g.o('Concat', [prefix, tok], { axis: 1 }), g.scalarF32(Math.sqrt(D))]);
+  let x = g.o('Concat', [prefix, tok], { axis: 1 });
+  if (learnedPositions(c)) {
+    // trm.py: 0.707106781 · (embedding + embed_pos) keeps the forward variance, then the sqrt(D) scale.
+    if (!w.embedPos) throw new Error('learned positions but no embed_pos weights');
+    x = g.o('Mul', [g.o('Add', [x, g.f32('embed_pos', [P + c.seq_len, D], w.embedPos)]), g.scalarF32(0.707106781)]);
+  }
+  return g.o('Mul', [x, g.scalarF32(Math.sqrt(D))]);
 }
 
 function emitReadout(g: GraphBuilder, c: ModelConfig, w: TrmWeights, zH: string, outputs: { logits?: boolean; confidence?: boolean }) {
@@ -303,6 +316,7 @@ export function graphLayoutWeights(c: ModelConfig, w: TrmWeights): NamedWeight[]
     { name: 'H_init', dims: [D], data: w.H_init, trained: false },
     { name: 'L_init', dims: [D], data: w.L_init, trained: false },
     { name: 'embed_tokens', dims: [V, D], data: w.embed, trained: true },
+    ...(w.embedPos ? [{ name: 'embed_pos', dims: [c.puzzle_emb_len + c.seq_len, D], data: w.embedPos, trained: true }] : []),
     t('lm_head', V, D, w.lmHead),
     t('q_head', 2, D, w.qHeadW),
     { name: 'q_head_bias', dims: [2], data: w.qHeadB, trained: true },
@@ -313,7 +327,8 @@ export function graphLayoutWeights(c: ModelConfig, w: TrmWeights): NamedWeight[]
 /** Number of trained weights (what `trm convert --grad` compares against the fit_full.onnx limit). */
 export function trainedWeightCount(c: ModelConfig): number {
   const D = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
-  return 2 * V * D + 2 * D + 2 + c.L_layers * (3 * D * D + D * D + 2 * I * D + D * I);
+  const positions = learnedPositions(c) ? (c.puzzle_emb_len + c.seq_len) * D : 0;
+  return 2 * V * D + 2 * D + 2 + positions + c.L_layers * (3 * D * D + D * D + 2 * I * D + D * I);
 }
 
 /** fit_full.onnx is written only for models up to this many trained weights (Adam keeps two more copies). */
@@ -327,6 +342,7 @@ export function weightsFromGraphLayout(c: ModelConfig, get: (name: string, size:
     H_init: get('H_init', D),
     L_init: get('L_init', D),
     embed: get('embed_tokens', V * D),
+    ...(learnedPositions(c) ? { embedPos: get('embed_pos', (c.puzzle_emb_len + c.seq_len) * D) } : {}),
     lmHead: t('lm_head', V, D),
     qHeadW: t('q_head', 2, D),
     qHeadB: get('q_head_bias', 2),

@@ -137,6 +137,12 @@ export interface FitRequest {
   mode?: 'row' | 'full';
   /** Full mode: Adam lr of the weights (default FULL_FIT_WEIGHT_LR, src/fit/fit-full.ts). */
   weightLr?: number;
+  /**
+   * Augmented variants to fit, one row each, 1..8 (default 1: the task as given): the identity
+   * plus distinct dihedral transforms with colour permutations (fitVariants, src/fit/overlay.ts),
+   * fitted jointly; a solve votes over them. A step costs about K times as much.
+   */
+  variants?: number;
 }
 
 /** What a whole-network fit of a task will cost, before it starts (fit-cost request); the step is
@@ -168,7 +174,7 @@ export interface FittedRows {
   taskId: string;
   /** manifest.name of the model the rows belong to. */
   model: string;
-  /** The identity variant (rows are fitted on the task as given). */
+  /** The fitted variants (FitRequest.variants of them, the identity first); row i belongs to variant i. */
   variants: Variant[];
   /** float32 [variants.length, puzzle_emb_ndim]. */
   rows: Float32Array;

@@ -7,7 +7,9 @@
  * between steps and restarted from H_init/L_init when the demonstration halts
  * (q_halt > 0 or halt_max_steps), gradients only through the last H-cycle,
  * demonstrations chunked by maxBatch with gradients summed, control checked
- * before every session call, progress after every step.
+ * before every session call, progress after every step. With K augmented
+ * variants (FitExample.variant) the weights are shared and there is one row
+ * per variant, as in fitPuzzleRow.
  *
  * fit_full.onnx runs the whole ACT step (the no-gradient cycles need the
  * current weights, see buildFitFullGraph), so a step is one session call per
@@ -19,7 +21,7 @@ import { buildGraphsWithWeights, graphLayoutWeights, weightsFromGraphLayout, wei
 import type { OrtBinding, RunControl, TrmSessions } from '../engine/recursion.ts';
 import { ModelFileError, type OrtSessionBinding } from '../engine/sessions.ts';
 import type { Manifest, ModelConfig } from '../model/manifest.ts';
-import { advanceCarry, chunksOf, data, FitError, type Chunk, type FitExample, type FitProgress } from './fit.ts';
+import { advanceCarry, chunkPuzzle, chunksOf, data, FitError, startRows, type Chunk, type FitExample, type FitProgress } from './fit.ts';
 
 export interface FitFullSessions {
   /** fit_full.onnx (manifest graphs.gradFull). */
@@ -31,7 +33,7 @@ export interface FitFullSessions {
 export interface FitFullOptions {
   config: ModelConfig;
   examples: FitExample[];
-  /** Starting row float32 [puzzle_emb_ndim]. */
+  /** Starting rows float32 [K, puzzle_emb_ndim] (K variants share the weights), or one row for every variant (fit.ts startRows). */
   init: Float32Array;
   steps: number;
   /** Adam learning rate of the puzzle row (default 1e-2, as row mode). */
@@ -46,6 +48,7 @@ export interface FitFullOptions {
 }
 
 export interface FitFullResult {
+  /** float32 [K, puzzle_emb_ndim]. */
   row: Float32Array;
   /** The fine-tuned trained weights, graph layout, by name. */
   weights: Record<string, Float32Array>;
@@ -136,7 +139,7 @@ export async function estimateFullFit(ort: OrtBinding, s: FitFullSessions, o: Fi
 }
 
 /** One ACT step of a chunk through fit_full.onnx; resets halted rows' carry first. */
-async function actStep(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, ch: Chunk, row: Float32Array, weightFeeds: Record<string, Tensor>, fetchGrads: boolean) {
+async function actStep(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, ch: Chunk, rows: Float32Array, weightFeeds: Record<string, Tensor>, fetchGrads: boolean) {
   const B = ch.rows, W = c.puzzle_emb_ndim, N = c.seq_len, S = c.puzzle_emb_len + c.seq_len, D = c.hidden_size;
   const init = (name: string) => s.weights.find((t) => t.name === name)!.data;
   const hInit = init('H_init'), lInit = init('L_init');
@@ -145,8 +148,7 @@ async function actStep(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, ch: 
     if (ch.act[b] !== 0) continue;
     for (let p = 0; p < S; p++) { zH.set(hInit, (b * S + p) * D); zL.set(lInit, (b * S + p) * D); }
   }
-  const puzzle = new Float32Array(B * W);
-  for (let b = 0; b < B; b++) puzzle.set(row, b * W);
+  const puzzle = chunkPuzzle(ch, rows, W);
   const dims = [B, S, D];
   const trained = s.weights.filter((t) => t.trained);
   const r = await s.full.run({
@@ -181,30 +183,34 @@ function adam(p: Float32Array, g: Float32Array | Float64Array, m: Float32Array, 
 
 export async function fitFullNetwork(ort: OrtBinding, s: FitFullSessions, o: FitFullOptions): Promise<FitFullResult> {
   const c = o.config, W = c.puzzle_emb_ndim;
-  if (o.init.length !== W) throw new RangeError(`init row has ${o.init.length} values, expected puzzle_emb_ndim ${W}`);
   const lr = o.lr ?? 1e-2, weightLr = o.weightLr ?? FULL_FIT_WEIGHT_LR;
   const chunks = chunksOf(o.examples, c.seq_len, o.maxBatch ?? 8);
   const trained = s.weights.filter((t) => t.trained);
   const params = trained.map((t) => Float32Array.from(t.data));
   const mW = params.map((p) => new Float32Array(p.length)), vW = params.map((p) => new Float32Array(p.length));
-  const row = Float32Array.from(o.init), mR = new Float32Array(W), vR = new Float32Array(W);
+  const { rows: row, counts } = startRows(o.init, o.examples, W);
+  const mR = new Float32Array(row.length), vR = new Float32Array(row.length);
   const losses: number[] = [];
   const n = o.examples.length;
 
   for (let step = 0; step < o.steps; step++) {
     const feeds = Object.fromEntries(trained.map((t, i) => [t.name, new ort.Tensor('float32', params[i], t.dims)]));
-    const gW = params.map((p) => new Float32Array(p.length)), gR = new Float64Array(W);
+    const gW = params.map((p) => new Float32Array(p.length)), gR = new Float64Array(row.length);
     let lossSum = 0, correct = 0;
     for (const ch of chunks) {
       if (o.control) await o.control.checkpoint();
       const r = await actStep(ort, s, c, ch, row, feeds, true);
       lossSum += r.loss;
-      for (let b = 0; b < ch.rows; b++) for (let k = 0; k < W; k++) gR[k] += r.dRow![b * W + k];
+      for (let b = 0; b < ch.rows; b++) for (let k = 0, at = ch.variant[b] * W; k < W; k++) gR[at + k] += r.dRow![b * W + k];
       r.dW!.forEach((d, i) => { const acc = gW[i]; for (let k = 0; k < acc.length; k++) acc[k] += d[k]; });
       correct += advanceCarry(ch, c, r);
     }
-    // Mean over demonstrations, as upstream scales the summed loss by 1/batch size.
-    adam(row, gR, mR, vR, lr, step + 1, 1 / n);
+    // Mean over demonstrations, as upstream scales the summed loss by 1/batch size: each row over
+    // its own variant's, the shared weights over all of them.
+    counts.forEach((nv, v) => {
+      const a = v * W, e = a + W;
+      adam(row.subarray(a, e), gR.subarray(a, e), mR.subarray(a, e), vR.subarray(a, e), lr, step + 1, 1 / nv);
+    });
     params.forEach((p, i) => adam(p, gW[i], mW[i], vW[i], weightLr, step + 1, 1 / n));
     losses.push(lossSum / n);
     if (o.onProgress) {
@@ -215,7 +221,7 @@ export async function fitFullNetwork(ort: OrtBinding, s: FitFullSessions, o: Fit
   return { row, weights: Object.fromEntries(trained.map((t, i) => [t.name, params[i]])), losses };
 }
 
-/** Mean loss per demonstration of the first ACT step from H_init/L_init, with the given row and weights. */
+/** Mean loss per demonstration of the first ACT step from H_init/L_init, with the given rows [K, W] (by example variant) and weights. */
 export async function fullDemonstrationLoss(ort: OrtBinding, s: FitFullSessions, c: ModelConfig, examples: FitExample[], row: Float32Array,
   weights: Record<string, Float32Array> = {}, maxBatch = 8): Promise<number> {
   const feeds = Object.fromEntries(s.weights.filter((t) => t.trained).map((t) => [t.name, new ort.Tensor('float32', weights[t.name] ?? t.data, t.dims)]));

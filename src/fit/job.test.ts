@@ -92,12 +92,13 @@ describe('runFitJob on models/demo (onnxruntime-node)', () => {
   });
 
   it('refuses grids larger than the canvas, naming the field, and bad requests by field', async () => {
-    const big = Array.from({ length: 12 }, () => Array<number>(12).fill(1));
+    const side = manifest.config.grid_size, n = side + 2;
+    const big = Array.from({ length: n }, () => Array<number>(n).fill(1));
     const tooBig: Task = { id: 'big', train: [{ input: big, output: [[1]] }], test: [{ input: [[1]] }] };
     const job = (req: object) => runFitJob(ort, s, manifest, { task: TASK, ...req }, new RunController(), () => {});
     await expect(job({ task: tooBig })).rejects.toThrow(TaskTooLargeError);
-    await expect(job({ task: tooBig })).rejects.toThrow(/train\[0\]\.input is 12×12, larger than the model's 10×10 canvas/);
-    await expect(job({ task: tooBig })).rejects.toMatchObject({ details: { field: 'train[0].input', rows: 12, cols: 12, gridSize: 10 } });
+    await expect(job({ task: tooBig })).rejects.toThrow(`train[0].input is ${n}×${n}, larger than the model's ${side}×${side} canvas`);
+    await expect(job({ task: tooBig })).rejects.toMatchObject({ details: { field: 'train[0].input', rows: n, cols: n, gridSize: side } });
     await expect(job({ task: { ...TASK, test: [{ input: big }] } })).rejects.toMatchObject({ name: 'TaskTooLargeError', details: { field: 'test[0].input' } });
     // Without fit_full.onnx the whole-network mode is refused by name; with it, runFitJob still fits rows only.
     const noFull = { ...manifest, graphs: { ...manifest.graphs, gradFull: undefined } };

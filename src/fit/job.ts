@@ -9,9 +9,9 @@ import { CancelledError, InvalidRequestError, TaskTooLargeError } from '../engin
 import type { FitProgressEvent, FitRequest, FittedRows } from '../engine/protocol.ts';
 import type { OrtBinding, RunControl } from '../engine/recursion.ts';
 import type { Manifest } from '../model/manifest.ts';
-import { DEFAULT_FIT_STEPS, demonstrationLoss, exactMatches, FitError, fitPuzzleRow, taskExamples, type FitSessions } from './fit.ts';
+import { DEFAULT_FIT_STEPS, demonstrationLoss, exactMatches, FitError, fitPuzzleRow, startRows, taskExamples, variantExamples, type FitExample, type FitSessions } from './fit.ts';
 import { fitFullNetwork, FULL_FIT_WEIGHT_LR, fullDemonstrationLoss, tunedWeights, type FitFullSessions } from './fit-full.ts';
-import { originalVariant } from './overlay.ts';
+import { fitVariants, MAX_FIT_VARIANTS } from './overlay.ts';
 import type { TrmSessions } from '../engine/recursion.ts';
 
 /**
@@ -23,7 +23,7 @@ export const DEFAULT_FIT_MAX_BATCH = 8;
 const MAX_TABLE_BYTES_FOR_MEAN = 64 << 20;
 
 export interface FitJobOptions {
-  /** Starting row; default: initialRow() when readFile is given, else zeros. */
+  /** Starting row (every variant) or rows [K, W]; default: initialRow() when readFile is given, else zeros. */
   init?: Float32Array;
   readFile?: (path: string) => Promise<Uint8Array>;
   maxBatch?: number;
@@ -51,6 +51,13 @@ export async function initialRow(manifest: Manifest, readFile: (path: string) =>
     rows += Math.floor(a.length / W);
   }
   return Float32Array.from(sum, (v) => (rows ? v / rows : 0));
+}
+
+/** The starting rows [K, W]: options.init (one row or K), else the model's mean row, else zeros, for every variant. */
+async function startingRows(manifest: Manifest, options: FitJobOptions, train: FitExample[]): Promise<Float32Array> {
+  const W = manifest.config.puzzle_emb_ndim;
+  const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(W));
+  return startRows(init, train, W).rows;
 }
 
 const positiveInt = (v: unknown, name: string, dflt: number, min = 1): number => {
@@ -100,13 +107,19 @@ export function checkFitRequest(manifest: Manifest, request: FitRequest) {
   if (typeof weightLr !== 'number' || !(weightLr > 0) || !Number.isFinite(weightLr)) {
     throw new InvalidRequestError(`fit: weightLr must be a positive number, got ${JSON.stringify(request.weightLr)}`, { field: 'weightLr' });
   }
+  const K: unknown = request.variants === undefined ? 1 : request.variants;
+  if (typeof K !== 'number' || !Number.isInteger(K) || K < 1 || K > MAX_FIT_VARIANTS) {
+    throw new InvalidRequestError(`fit: variants must be an integer 1..${MAX_FIT_VARIANTS} (the identity and up to 7 more dihedral transforms), got ${JSON.stringify(request.variants)}`, { field: 'variants' });
+  }
   checkCanvas(task, c.grid_size);
   const all = taskExamples(task, c.grid_size);
   if (holdOut >= all.length) {
     throw new InvalidRequestError(`fit: holdOut ${holdOut} leaves no demonstrations to fit on (task "${task.id}" has ${all.length})`, { field: 'holdOut', taskId: task.id });
   }
-  const train = all.slice(0, all.length - holdOut), heldOut = all.slice(all.length - holdOut);
-  return { task, mode, steps, evalEvery, lr, weightLr, optimizer, train, heldOut };
+  // One row per variant; every variant holds out the same demonstrations.
+  const variants = fitVariants(task.id, K);
+  const { train, heldOut } = variantExamples(task, variants, c.grid_size, holdOut);
+  return { task, mode, steps, evalEvery, lr, weightLr, optimizer, variants, train, heldOut };
 }
 
 export async function runFitJob(
@@ -120,10 +133,10 @@ export async function runFitJob(
 ): Promise<FittedRows> {
   const t0 = performance.now();
   const c = manifest.config;
-  const { task, mode, steps, evalEvery, lr, optimizer, train, heldOut } = checkFitRequest(manifest, request);
+  const { task, mode, steps, evalEvery, lr, optimizer, variants, train, heldOut } = checkFitRequest(manifest, request);
   if (mode !== 'row') throw new InvalidRequestError('fit: runFitJob fits rows only; whole-network requests go to runFullFitJob', { field: 'mode' });
   const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
-  const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(c.puzzle_emb_ndim));
+  const init = await startingRows(manifest, options, train);
   const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
 
   await control.checkpoint();
@@ -172,10 +185,10 @@ export async function runFitJob(
   return {
     taskId: task.id,
     model: manifest.name,
-    variants: [originalVariant(task.id)],
+    variants,
     rows: best.row,
     stats: {
-      steps: done, optimizer, lr, loss_before: lossBefore, loss_after: lossAfter,
+      steps: done, variants: variants.length, optimizer, lr, loss_before: lossBefore, loss_after: lossAfter,
       train_exact: trainExact, train_total: train.length,
       ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
       mode: 'row', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
@@ -211,10 +224,10 @@ export async function runFullFitJob(
 ): Promise<FittedRows> {
   const t0 = performance.now();
   const c = manifest.config;
-  const { task, mode, steps, evalEvery, lr, weightLr, train, heldOut } = checkFitRequest(manifest, request);
+  const { task, mode, steps, evalEvery, lr, weightLr, variants, train, heldOut } = checkFitRequest(manifest, request);
   if (mode !== 'full') throw new InvalidRequestError('fit: runFullFitJob is for mode "full"', { field: 'mode' });
   const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
-  const init = options.init ?? (options.readFile ? await initialRow(manifest, options.readFile) : new Float32Array(c.puzzle_emb_ndim));
+  const init = await startingRows(manifest, options, train);
   const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
   const base = Object.fromEntries(full.weights.filter((t) => t.trained).map((t) => [t.name, t.data]));
 
@@ -271,12 +284,12 @@ export async function runFullFitJob(
   return {
     taskId: task.id,
     model: manifest.name,
-    variants: [originalVariant(task.id)],
+    variants,
     rows: best.row,
     // Step 0 (cancel right after the first step with a rising loss) keeps the model's own weights: copy them anyway, the caller owns the result.
     weights: best.weights === base ? copyWeights(base) : best.weights,
     stats: {
-      steps: done, optimizer: 'adam', lr, weight_lr: weightLr, loss_before: lossBefore, loss_after: lossAfter,
+      steps: done, variants: variants.length, optimizer: 'adam', lr, weight_lr: weightLr, loss_before: lossBefore, loss_after: lossAfter,
       train_exact: trainExact, train_total: train.length,
       ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
       mode: 'full', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),

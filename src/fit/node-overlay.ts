@@ -1,6 +1,7 @@
 /** Reads and writes overlay directories on disk (CLI). */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Variant } from '../model/manifest.ts';
 import { OVERLAY_FORMAT, OverlayError, originalVariant, packWeights, parseOverlay, unpackWeights, type FitStats, type Overlay } from './overlay.ts';
 
 export async function readOverlay(dir: string, modelName?: string): Promise<Overlay | undefined> {
@@ -14,11 +15,12 @@ export async function readOverlay(dir: string, modelName?: string): Promise<Over
  * (a row refitted without weights drops the task's old ones: the row belongs to the
  * network it was fitted with). Other tasks already in the overlay stay. Data files
  * are written before overlay.json, so an interrupted write never leaves an entry
- * pointing at a missing or partial file.
+ * pointing at a missing or partial file. `row` is float32 [variants.length, W], row i for variant i.
  */
 export async function writeOverlayRow(dir: string, modelName: string, taskId: string, row: Float32Array, stats: FitStats,
-  weights?: { name: string; dims: number[]; data: Float32Array }[]): Promise<Overlay> {
+  weights?: { name: string; dims: number[]; data: Float32Array }[], variants: Variant[] = [originalVariant(taskId)]): Promise<Overlay> {
   if (!/^[\w.-]+$/.test(taskId)) throw new Error(`task id "${taskId}" cannot be used as a file name`);
+  if (row.length % variants.length) throw new Error(`task ${taskId}: ${row.length} row values do not divide into ${variants.length} variants`);
   const overlay: Overlay = (await readOverlay(dir, modelName)) ?? { format: OVERLAY_FORMAT, model: modelName, created: '', tasks: {}, fits: {} };
   const path = `puzzles/${taskId}.bin`;
   await mkdir(join(dir, 'puzzles'), { recursive: true });
@@ -31,7 +33,7 @@ export async function writeOverlayRow(dir: string, modelName: string, taskId: st
   } else if (overlay.weights) {
     delete overlay.weights[taskId];
   }
-  overlay.tasks[taskId] = { path, variants: [originalVariant(taskId)] };
+  overlay.tasks[taskId] = { path, variants };
   overlay.fits[taskId] = stats;
   overlay.created = new Date().toISOString();
   await writeFile(join(dir, 'overlay.json'), JSON.stringify(overlay, null, 1));

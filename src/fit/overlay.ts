@@ -8,6 +8,9 @@
  * name → byte offset table in overlay.json `weights`; its row is only
  * valid with those weights.
  */
+import { formatVariantName } from '../arc/augment.ts';
+import { Rng } from '../arc/generators/rng.ts';
+import { fnv1a } from '../arc/hash.ts';
 import type { TaskRows, Variant } from '../model/manifest.ts';
 
 export const OVERLAY_FORMAT = 'trm-studio-overlay/1' as const;
@@ -18,12 +21,14 @@ export interface FitStats {
   /** Adam lr of the weights (full mode). */
   weight_lr?: number;
   steps: number;
+  /** Augmented variants fitted, one row each (default 1: the task as given). */
+  variants?: number;
   optimizer: 'adam' | 'sign';
   lr: number;
   /** Mean loss per demonstration of the first ACT step from a fresh carry, before and after fitting. */
   loss_before: number;
   loss_after: number;
-  /** Demonstrations solved exactly after the full recursion (trained on / held out). */
+  /** Demonstrations solved exactly after the full recursion (trained on / held out), over all variants. */
   train_exact: number;
   train_total: number;
   held_out_exact?: number;
@@ -78,6 +83,26 @@ export function unpackWeights(bytes: Uint8Array, table: OverlayWeights): Record<
 /** Rows are fitted on the task as given: one variant, identity transform and colours. */
 export function originalVariant(taskId: string): Variant {
   return { name: taskId, tid: 0, perm: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], row: 0 };
+}
+
+/** Most variants a fit trains: the identity and the 7 other dihedral transforms. */
+export const MAX_FIT_VARIANTS = 8;
+
+/**
+ * The K variants a new task's rows are fitted for (row i = variant i): the identity first, then
+ * distinct dihedral transforms 1..7, each with a colour permutation keeping 0 (background) fixed,
+ * as upstream augments. Drawn from a generator seeded by the task id, so a refit gets the same ones.
+ */
+export function fitVariants(taskId: string, K: number): Variant[] {
+  if (!Number.isInteger(K) || K < 1 || K > MAX_FIT_VARIANTS) throw new RangeError(`variants ${K} must be an integer 1..${MAX_FIT_VARIANTS}`);
+  const rng = new Rng(fnv1a(`${taskId}:fit-variants`));
+  const tids = rng.shuffle([1, 2, 3, 4, 5, 6, 7]);
+  const out = [originalVariant(taskId)];
+  for (let i = 1; i < K; i++) {
+    const aug = { tid: tids[i - 1], perm: [0, ...rng.shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9])] };
+    out.push({ name: formatVariantName(taskId, aug), ...aug, row: i });
+  }
+  return out;
 }
 
 export class OverlayError extends Error {

@@ -51,6 +51,11 @@ export interface ModelConfig {
   /** grid_size², the token count without the puzzle prefix. */
   seq_len: number;
   rope_theta: number;
+  /**
+   * Upstream's two position schemes: rotary (its ARC setting; absent in older
+   * manifests) or a learned [P + seq_len, D] table added to the input.
+   */
+  pos_encodings?: 'rope' | 'learned';
   rms_norm_eps: number;
   num_puzzle_identifiers: number;
 }

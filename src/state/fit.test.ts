@@ -183,6 +183,27 @@ describe('fit slice on the demo model', () => {
     expect(store2.getState().solve.live!.variants[0].source).toBe('blank');
   });
 
+  test('Variants 4: the request carries it, the record keeps 4 variants and their rows, Solve votes over them', async () => {
+    const engine = new InProcessEngine(manifest, sessions);
+    const store = newStore(engine);
+    store.getState().setFitOptions({ variants: 4 });
+    expect(store.getState().fit.options.variants).toBe(4);
+    const record = await store.getState().fitTask(TASK);
+    expect(engine.fits[0]).toMatchObject({ variants: 4 });
+    expect(record!.variants.map((v) => v.tid)[0]).toBe(0);
+    expect(record!.variants).toHaveLength(4);
+    expect(record!.rows.length).toBe(4 * manifest.config.puzzle_emb_ndim);
+    expect(record!.stats).toMatchObject({ variants: 4, train_total: 4 * TASK.train.length });
+    // The solve options ask for 8 variants here: all 4 fitted ones run and vote.
+    store.getState().setSolveOptions({ variants: 8 });
+    await store.getState().solveInput(TASK, 0);
+    expect(engine.solves.at(-1)!.fitted?.variants).toHaveLength(4);
+    expect(store.getState().solve.live!.variants.map((v) => v.source)).toEqual(['fitted', 'fitted', 'fitted', 'fitted']);
+    // Out-of-range choices are clamped to 1..8.
+    store.getState().setFitOptions({ variants: 20 });
+    expect(store.getState().fit.options.variants).toBe(8);
+  });
+
   test('rows fitted for another model are not used for this one', async () => {
     const stored = new Map<string, FittedRecord>();
     const engine = new InProcessEngine(manifest, sessions);
@@ -256,16 +277,17 @@ describe('fit slice on the demo model', () => {
   test('a task larger than the canvas is refused with its size, before the engine is asked', async () => {
     const engine = new InProcessEngine(manifest, sessions);
     const store = newStore(engine);
-    const big: Task = { id: 'big', train: [{ input: [[1]], output: Array.from({ length: 12 }, () => new Array(3).fill(2)) }], test: [{ input: [[1]] }] };
+    const side = manifest.config.grid_size;
+    const big: Task = { id: 'big', train: [{ input: [[1]], output: Array.from({ length: side + 2 }, () => new Array(3).fill(2)) }], test: [{ input: [[1]] }] };
     expect(await store.getState().fitTask(big)).toBeNull();
     const s = store.getState();
     expect(s.fit.live).toMatchObject({ status: 'error', taskId: 'big' });
-    expect(s.fit.live?.message).toBe(`task "big": train[0].output is 12×3, larger than the model's 10×10 canvas`);
+    expect(s.fit.live?.message).toBe(`task "big": train[0].output is ${side + 2}×3, larger than the model's ${side}×${side} canvas`);
     expect(engine.fits).toHaveLength(0);
     // The engine's own check says the same for what the slice lets through (a test input too big).
-    const bigTest: Task = { ...TASK, id: 'big-test', test: [{ input: Array.from({ length: 11 }, () => [1]) }] };
+    const bigTest: Task = { ...TASK, id: 'big-test', test: [{ input: Array.from({ length: side + 1 }, () => [1]) }] };
     expect(await store.getState().fitTask(bigTest)).toBeNull();
-    expect(store.getState().fit.live?.message).toMatch(/big-test.*test\[0\]\.input is 11×1, larger than the model's 10×10 canvas/);
+    expect(store.getState().fit.live?.message).toContain(`test[0].input is ${side + 1}×1, larger than the model's ${side}×${side} canvas`);
   });
 });
 

@@ -23,6 +23,8 @@ export interface FitOptions {
   /** Keep one demonstration out of fitting to see whether the row generalises. */
   holdOut: boolean;
   optimizer: FitOptimizer;
+  /** Augmented variants fitted, one row each (FitRequest.variants; the panel offers 1, 2, 4, 8): a step costs about this many times one row's. */
+  variants: number;
 }
 
 /** Fitted rows as stored: one IndexedDB record per (model name, task id). */
@@ -100,7 +102,9 @@ export interface FitSlice {
 /** JSON of the pair: unambiguous whatever characters the model name or task id hold. */
 export const fitKey = (model: string, taskId: string) => JSON.stringify([model, taskId]);
 
-export const DEFAULT_FIT_OPTIONS: FitOptions = { mode: 'row', steps: 100, holdOut: false, optimizer: 'adam' };
+export const DEFAULT_FIT_OPTIONS: FitOptions = { mode: 'row', steps: 100, holdOut: false, optimizer: 'adam', variants: 1 };
+/** The Variants choices of the panel. */
+export const FIT_VARIANT_CHOICES = [1, 2, 4, 8] as const;
 export const MAX_FIT_STEPS = 5000;
 
 /** The fitted record of a task for the loaded model, if any (never another model's). */
@@ -180,7 +184,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
       fail(task.id, (e as Error).message);
       return null;
     }
-    const { mode, steps, holdOut } = get().fit.options;
+    const { mode, steps, holdOut, variants } = get().fit.options;
     // Whole-network fitting is Adam only (the weights' optimizer).
     const optimizer = mode === 'full' ? 'adam' : get().fit.options.optimizer;
     const problem = fitProblem(task, info, mode);
@@ -194,7 +198,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
     try {
       result = await get().engine().fit(
         // A split needs a demonstration left to fit on; the panel greys the box out below two.
-        { task, steps, optimizer, mode, holdOut: holdOut && task.train.length >= 2 ? 1 : 0 },
+        { task, steps, optimizer, mode, variants, holdOut: holdOut && task.train.length >= 2 ? 1 : 0 },
         { onProgress: (e) => patchLive(key, (l) => ({ losses: [...l.losses, e.loss], last: e, scored: e.trainCorrect !== undefined ? e : l.scored })) },
       );
     } catch (e) {
@@ -235,6 +239,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
     setFitOptions: (p) => patch((s) => {
       const options = { ...s.options, ...p };
       options.steps = Math.max(1, Math.min(MAX_FIT_STEPS, Math.round(options.steps) || 1));
+      options.variants = Math.max(1, Math.min(8, Math.round(options.variants) || 1));
       return { options };
     }),
     fitTask,
@@ -264,10 +269,10 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
       } catch {
         return null;
       }
-      const { steps, holdOut } = get().fit.options;
+      const { steps, holdOut, variants } = get().fit.options;
       const holdOutN = holdOut && task.train.length >= 2 ? 1 : 0;
-      // Keyed by what changes the figure: model, task, steps, split.
-      const key = JSON.stringify([info.name, task.id, steps, holdOutN]);
+      // Keyed by what changes the figure: model, task, steps, split, variants.
+      const key = JSON.stringify([info.name, task.id, steps, holdOutN, variants]);
       const engine = get().engine();
       const problem = fitProblem(task, info, 'full');
       if (problem || !engine.fitCost) {
@@ -277,7 +282,7 @@ export const createFitSlice: SliceCreator<FitSlice> = (set, get) => {
       if (get().fit.cost?.key === key && get().fit.cost?.status !== 'error') return get().fit.cost?.cost ?? null;
       patch({ cost: { key, taskId: task.id, status: 'measuring' } });
       try {
-        const cost = await engine.fitCost({ task, steps, mode: 'full', holdOut: holdOutN });
+        const cost = await engine.fitCost({ task, steps, mode: 'full', holdOut: holdOutN, variants });
         patch((s) => (s.cost?.key === key ? { cost: { key, taskId: task.id, status: 'ready', cost } } : {}));
         return cost;
       } catch (e) {

@@ -32,6 +32,8 @@ export interface TaskOptions<P> {
   trainCount?: number;
   testCount?: number;
   source?: string;
+  /** Every input of the task (demonstrations and tests) has the first input's size, as in most ARC tasks. */
+  sameSize?: boolean;
 }
 
 export interface GeneratedTask<P> {
@@ -41,20 +43,24 @@ export interface GeneratedTask<P> {
 
 const MAX_TASK_TRIES = 200;
 const MAX_PAIR_TRIES = 200;
+/** With sameSize, inputs of other sizes are redrawn: families pick sizes at random, 36 sizes at most on 8×8. */
+const SAME_SIZE_TRIES = 5000;
 
 export function fitsCanvas(g: Grid, maxSide: number): boolean {
   return rows(g) >= 1 && rows(g) <= maxSide && cols(g) >= 1 && cols(g) <= maxSide;
 }
 
-function drawPair<P>(family: Family<P>, rng: Rng, params: P, maxSide: number, seen: Grid[]): Pair {
-  for (let i = 0; i < MAX_PAIR_TRIES; i++) {
+function drawPair<P>(family: Family<P>, rng: Rng, params: P, maxSide: number, seen: Grid[], shape?: [number, number]): Pair {
+  const tries = shape ? SAME_SIZE_TRIES : MAX_PAIR_TRIES;
+  for (let i = 0; i < tries; i++) {
     const input = family.sampleInput(rng, params, maxSide);
+    if (shape && (rows(input) !== shape[0] || cols(input) !== shape[1])) continue;
     if (!fitsCanvas(input, maxSide) || seen.some((g) => gridsEqual(g, input))) continue;
     const output = family.apply(input, params);
     if (!fitsCanvas(output, maxSide) || gridsEqual(input, output)) continue;
     return { input, output };
   }
-  throw new Error(`family ${family.name}: no valid pair after ${MAX_PAIR_TRIES} draws (maxSide ${maxSide})`);
+  throw new Error(`family ${family.name}: no valid pair after ${tries} draws (maxSide ${maxSide}${shape ? `, size ${shape[0]}×${shape[1]}` : ''})`);
 }
 
 /** True when no other parameter value explains the demonstrations yet answers a test differently. */
@@ -75,7 +81,8 @@ export function generateTask<P>(family: Family<P>, rng: Rng, opts: TaskOptions<P
     const seen: Grid[] = [];
     const pairs: Pair[] = [];
     for (let i = 0; i < trainCount + testCount; i++) {
-      const pair = drawPair(family, rng, params, opts.maxSide, seen);
+      const shape = opts.sameSize && pairs.length ? [rows(pairs[0].input), cols(pairs[0].input)] as [number, number] : undefined;
+      const pair = drawPair(family, rng, params, opts.maxSide, seen, shape);
       seen.push(pair.input);
       pairs.push(pair);
     }

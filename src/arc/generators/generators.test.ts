@@ -203,6 +203,16 @@ describe('task families', () => {
       }
     });
 
+    it('with sameSize, keeps one input size across demonstrations and tests, still one rule', () => {
+      for (const seed of SEEDS) {
+        const { task, params } = generateTask(family, new Rng(seed), { id: 's', maxSide: DEFAULT_GRID_SIZE, sameSize: true });
+        const pairs = [...task.train, ...task.test] as Pair[];
+        const sizes = new Set(pairs.map((p) => `${p.input.length}x${p.input[0].length}`));
+        expect([...sizes], `${family.name} seed ${seed}`).toHaveLength(1);
+        pairs.forEach((p) => expect(p.output).toEqual(RULES[family.name](p.input, params)));
+      }
+    });
+
     it('leaves no other parameter value that fits the demonstrations but answers differently', () => {
       for (const seed of SEEDS) {
         const { task, params } = generate(family, seed);

@@ -32,7 +32,7 @@ export const FAMILIES: readonly Family[] = [
 ];
 
 /** Canvas side of the demo model: every generated grid fits in it. */
-export const DEFAULT_GRID_SIZE = 10;
+export const DEFAULT_GRID_SIZE = 8;
 export const DEMO_SEED = 2026;
 export const TRAINING_SEED = 1;
 
@@ -43,6 +43,12 @@ function taskSeed(seed: number, family: string, n: number): number {
 
 export interface SuiteOptions {
   gridSize?: number;
+  /**
+   * Every task keeps one input size across its pairs (TaskOptions.sameSize; default true). Measured on
+   * the demo model's training: with it, the position-remapping families (flip, rotate...) start to be
+   * learned; with sizes changing between pairs they were not (see models/training/README.md).
+   */
+  sameSize?: boolean;
   seed?: number;
   perFamily?: number;
 }
@@ -53,7 +59,7 @@ export interface FamilyTask {
 }
 
 /** Tasks of one family drawn with distinct parameters where the family has enough of them. */
-function familyTasks(family: Family, prefix: string, seed: number, count: number, gridSize: number): Task[] {
+function familyTasks(family: Family, prefix: string, seed: number, count: number, gridSize: number, sameSize = false): Task[] {
   const used = new Set<string>();
   return Array.from({ length: count }, (_, i) => {
     const n = i + 1;
@@ -61,15 +67,15 @@ function familyTasks(family: Family, prefix: string, seed: number, count: number
     let params = family.sampleParams(rng);
     for (let k = 0; k < 20 && used.has(JSON.stringify(params)); k++) params = family.sampleParams(rng);
     used.add(JSON.stringify(params));
-    return generateTask(family, rng, { id: `${prefix}-${family.name}-${n}`, maxSide: gridSize, params }).task;
+    return generateTask(family, rng, { id: `${prefix}-${family.name}-${n}`, maxSide: gridSize, params, sameSize }).task;
   });
 }
 
 /** The app's built-in tasks: `perFamily` (default 2) per family. */
 export function demoSuite(opts: SuiteOptions = {}): FamilyTask[] {
-  const { gridSize = DEFAULT_GRID_SIZE, seed = DEMO_SEED, perFamily = 2 } = opts;
+  const { gridSize = DEFAULT_GRID_SIZE, seed = DEMO_SEED, perFamily = 2, sameSize = true } = opts;
   return FAMILIES.flatMap((family) =>
-    familyTasks(family, 'demo', seed, perFamily, gridSize).map((task) => ({ family: family.name, task: { ...task, source: 'demo' } })),
+    familyTasks(family, 'demo', seed, perFamily, gridSize, sameSize).map((task) => ({ family: family.name, task: { ...task, source: 'demo' } })),
   );
 }
 
@@ -80,10 +86,10 @@ const gridKey = (g: Grid) => JSON.stringify(g);
  * grid of a held-out test input are dropped, so held-out tests stay unseen.
  */
 export function trainingSuite(opts: SuiteOptions & { heldOut?: readonly Task[] } = {}): FamilyTask[] {
-  const { gridSize = DEFAULT_GRID_SIZE, seed = TRAINING_SEED, perFamily = 80, heldOut = [] } = opts;
+  const { gridSize = DEFAULT_GRID_SIZE, seed = TRAINING_SEED, perFamily = 80, heldOut = [], sameSize = true } = opts;
   const hidden = new Set(heldOut.flatMap((t) => t.test.map((p) => gridKey(p.input))));
   return FAMILIES.flatMap((family) =>
-    familyTasks(family, 'gen', seed, perFamily, gridSize)
+    familyTasks(family, 'gen', seed, perFamily, gridSize, sameSize)
       .filter((task) => ![...task.train, ...task.test].some((p) => hidden.has(gridKey(p.input))))
       .map((task) => ({ family: family.name, task })),
   );
@@ -99,12 +105,12 @@ export const HELD_OUT_SEED = 9;
  * demo tasks'), so no held-out grid was ever seen; numbering continues until `perFamily` are found.
  */
 export function heldOutSuite(opts: SuiteOptions & { exclude?: Iterable<Grid> } = {}): FamilyTask[] {
-  const { gridSize = DEFAULT_GRID_SIZE, seed = HELD_OUT_SEED, perFamily = 2 } = opts;
+  const { gridSize = DEFAULT_GRID_SIZE, seed = HELD_OUT_SEED, perFamily = 2, sameSize = true } = opts;
   const seen = new Set([...(opts.exclude ?? [])].map(gridKey));
   return FAMILIES.flatMap((family) => {
     // Draw a generous batch in one go (familyTasks keeps parameters distinct within it).
     for (let count = perFamily * 2; ; count *= 2) {
-      const fresh = familyTasks(family, 'heldout', seed, count, gridSize)
+      const fresh = familyTasks(family, 'heldout', seed, count, gridSize, sameSize)
         .filter((task) => ![...task.train, ...task.test].some((p) => seen.has(gridKey(p.input))));
       if (fresh.length >= perFamily) return fresh.slice(0, perFamily).map((task) => ({ family: family.name, task: { ...task, source: 'heldout' } }));
       if (count > 64 * perFamily + 64) throw new Error(`family ${family.name}: only ${fresh.length} of ${count} held-out tasks avoid the excluded inputs`);

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef } from 'react';
 import type { Task } from '../../arc/types.ts';
-import { fitAccuracy, fitCostText, fitKey, fitProblem, fittedFor, isFitting, MAX_FIT_STEPS, type FitLive, type FitMode, type FittedRecord } from '../../state/fit.ts';
+import { FIT_VARIANT_CHOICES, fitAccuracy, fitCostText, fitKey, fitProblem, fittedFor, isFitting, MAX_FIT_STEPS, type FitLive, type FitMode, type FittedRecord } from '../../state/fit.ts';
 import { embeddingStatus } from '../../state/model.ts';
 import { resultKey } from '../../state/solve.ts';
 import type { AppState } from '../../state/store.ts';
@@ -83,7 +83,7 @@ function FitProgressView({ taskId }: { taskId: string }) {
         (p.heldOutTotal > 0 ? ` · held out ${sc?.heldOutCorrect ?? '–'}/${p.heldOutTotal}` : '');
     } else if (record && (!live || live.status === 'done' || live.status === 'cancelled')) {
       const st = record.stats;
-      caption.current.textContent = `Fitted ${st.mode === 'full' ? 'the whole network, ' : ''}${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
+      caption.current.textContent = `Fitted ${st.mode === 'full' ? 'the whole network, ' : ''}${(st.variants ?? 1) > 1 ? `${st.variants} variants, ` : ''}${st.steps} steps (${st.optimizer}) in ${seconds(st.ms)}${st.cancelled ? ', cancelled: best row so far' : ''}: ` +
         `loss ${st.loss_before.toFixed(4)} → ${st.loss_after.toFixed(4)}, demo accuracy ${fitAccuracy(st)} (best at step ${st.best_step}).`;
     } else {
       caption.current.textContent = losses.length ? `${losses.length} steps ran.` : '';
@@ -115,7 +115,7 @@ export function FitPanel({ task }: { task: Task }) {
   // The cost is measured by the worker (one real step on this task) whenever the choice or its inputs change.
   useEffect(() => {
     if (mode === 'full' && !fitting && !solving) void appStore.getState().estimateFitCost(task);
-  }, [mode, task, options.steps, options.holdOut, info?.name, fitting, solving]);
+  }, [mode, task, options.steps, options.holdOut, options.variants, info?.name, fitting, solving]);
   if (!info) return null;
   const status = embeddingStatus(info, task.id, ranWith, !!record);
   if (status === 'trained' || status === 'table') return null;
@@ -129,7 +129,7 @@ export function FitPanel({ task }: { task: Task }) {
       className="fit-panel" aria-label="Fit this task" data-fit-status={liveStatus ?? (record ? 'stored' : 'none')}
       data-loss-before={record?.stats.loss_before} data-loss-after={record?.stats.loss_after}
       data-fit-steps={record?.stats.steps} data-fit-ms={record?.stats.ms} data-train-exact={record?.stats.train_exact}
-      data-fit-mode={record?.stats.mode}
+      data-fit-mode={record?.stats.mode} data-fit-variants={record?.variants.length}
     >
       <h4>Fit a puzzle row for {task.id}</h4>
       {problem ? (
@@ -163,6 +163,17 @@ export function FitPanel({ task }: { task: Task }) {
                 onChange={(e) => s().setFitOptions({ steps: Number(e.target.value) })}
               />
             </label>
+            <label className="small" title="one row per augmented variant (dihedral transform + colour permutation); Solve votes over them">
+              Variants
+              <select
+                // Named without "variants": e2e tests find the solver's own Variants box by a non-exact label.
+                value={options.variants} disabled={fitting} aria-label="Augmented rows to fit"
+                onChange={(e) => s().setFitOptions({ variants: Number(e.target.value) })}
+              >
+                {FIT_VARIANT_CHOICES.map((k) => <option key={k} value={k}>{k}</option>)}
+              </select>
+            </label>
+            {options.variants > 1 && <span className="muted small" data-fit-variants-hint>a step costs about {options.variants}× as much</span>}
             <label className="small" title={task.train.length < 2 ? 'needs at least 2 demonstrations' : 'fit on the others, report accuracy on it'}>
               <input
                 type="checkbox" checked={options.holdOut && task.train.length >= 2} disabled={fitting || task.train.length < 2}
