@@ -270,6 +270,19 @@ function fitInputs(g: GraphBuilder, c: ModelConfig): (number | string)[] {
   return dims;
 }
 
+/** The outputs both gradient graphs declare, d_<weight> of the `weights` after d_puzzle. */
+function fitOutputs(g: GraphBuilder, c: ModelConfig, dims: (number | string)[], weights: { name: string; dims: number[] }[] = []): void {
+  g.output('loss', F, []);
+  g.output('d_puzzle', F, [B, c.puzzle_emb_ndim]);
+  for (const t of weights) g.output(`d_${t.name}`, F, t.dims);
+  g.output('loss_per_seq', F, [B]);
+  g.output('correct', F, [B]);
+  g.output('z_H_out', F, dims);
+  g.output('z_L_out', F, dims);
+  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
+  g.output('q_halt', F, [B]);
+}
+
 /**
  * The last H-cycle of one ACT step with its loss and d loss / d puzzle row, for
  * fitting a puzzle row with the network frozen (fp32 only). The first
@@ -289,14 +302,7 @@ export function buildFitGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
   const loss = emitFitLoss(g, c, 'logits', 'q_halt', 'labels');
   const [dPuzzle] = differentiate(g, loss, ['puzzle']);
   g.o('Identity', [dPuzzle], undefined, { output: 'd_puzzle' });
-  g.output('loss', F, []);
-  g.output('d_puzzle', F, [B, c.puzzle_emb_ndim]);
-  g.output('loss_per_seq', F, [B]);
-  g.output('correct', F, [B]);
-  g.output('z_H_out', F, dims);
-  g.output('z_L_out', F, dims);
-  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
-  g.output('q_halt', F, [B]);
+  fitOutputs(g, c, dims);
   return g.toModel();
 }
 
@@ -412,15 +418,7 @@ export function buildFitFullGraph(c: ModelConfig, w: TrmWeights): Uint8Array {
   const grads = differentiate(g, loss, ['puzzle', ...trained.map((t) => t.name)], { stop });
   g.o('Identity', [grads[0]], undefined, { output: 'd_puzzle' });
   trained.forEach((t, i) => g.o('Identity', [grads[i + 1]], undefined, { output: `d_${t.name}` }));
-  g.output('loss', F, []);
-  g.output('d_puzzle', F, [B, c.puzzle_emb_ndim]);
-  for (const t of trained) g.output(`d_${t.name}`, F, t.dims);
-  g.output('loss_per_seq', F, [B]);
-  g.output('correct', F, [B]);
-  g.output('z_H_out', F, dims);
-  g.output('z_L_out', F, dims);
-  g.output('logits', F, [B, c.seq_len, c.vocab_size]);
-  g.output('q_halt', F, [B]);
+  fitOutputs(g, c, dims, trained);
   return g.toModel();
 }
 

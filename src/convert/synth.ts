@@ -7,6 +7,8 @@
  */
 import type { TensorToWrite } from './checkpoint.ts';
 import { writeCheckpoint } from './checkpoint.ts';
+import { convertCheckpoint, memorySink } from './convert.ts';
+import { bytesSource } from './source.ts';
 import { expectedShapes, intermediateSize } from './config.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
@@ -102,4 +104,19 @@ export function synthesize(p: SynthPreset, seed = 1, prefix = '_orig_mod.model.i
     identifiers,
     taskIds: p.tasks,
   };
+}
+
+/** A preset synthesized and converted in memory with its gradient graphs (the fitting tests' model). */
+export async function convertSynthesizedWithGrad(p: SynthPreset, seed = 1) {
+  const files = synthesize(p, seed);
+  const sink = memorySink();
+  const ckpt = new Uint8Array(files.checkpoint.reduce((n, c) => n + c.length, 0));
+  files.checkpoint.reduce((o, c) => (ckpt.set(c, o), o + c.length), 0);
+  const manifest = await convertCheckpoint({
+    checkpoint: bytesSource(ckpt, 'step_0'),
+    config: { text: files.configYaml, name: 'all_config.yaml' },
+    gridSize: p.gridSize,
+    grad: true,
+  }, sink);
+  return { manifest, sink };
 }

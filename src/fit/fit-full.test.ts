@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../arc/types.ts';
-import { convertCheckpoint, memorySink } from '../convert/convert.ts';
 import { buildGraphsWithWeights, FULL_FIT_MAX_WEIGHTS, trainedWeightCount } from '../convert/graphs.ts';
-import { bytesSource } from '../convert/source.ts';
-import { PRESETS, synthesize } from '../convert/synth.ts';
+import { convertSynthesizedWithGrad, PRESETS } from '../convert/synth.ts';
 import { taskExamples } from './fit.ts';
 import { estimateFullFit, fitFullNetwork, fullDemonstrationLoss, openFitFullSessions, tunedWeights } from './fit-full.ts';
 import { readOverlay, readOverlayWeights, writeOverlayRow } from './node-overlay.ts';
@@ -26,24 +24,9 @@ const TASK: Task = {
   test: [{ input: [[1, 0], [0, 2]] }],
 };
 
-async function tinyModel() {
-  const preset = PRESETS.tiny;
-  const files = synthesize(preset, 1);
-  const sink = memorySink();
-  const ckpt = new Uint8Array(files.checkpoint.reduce((n, c) => n + c.length, 0));
-  files.checkpoint.reduce((o, c) => (ckpt.set(c, o), o + c.length), 0);
-  const manifest = await convertCheckpoint({
-    checkpoint: bytesSource(ckpt, 'step_0'),
-    config: { text: files.configYaml, name: 'all_config.yaml' },
-    gridSize: preset.gridSize,
-    grad: true,
-  }, sink);
-  return { manifest, sink };
-}
-
 describe('whole-network fine-tuning (tiny preset)', () => {
   it('converts, reads weights back exactly, fits, cancels and round-trips the overlay', async () => {
-    const { manifest, sink } = await tinyModel();
+    const { manifest, sink } = await convertSynthesizedWithGrad(PRESETS.tiny);
     const c = manifest.config;
     expect(manifest.graphs.gradFull).toBe('fit_full.onnx');
     expect(trainedWeightCount(c)).toBeLessThan(FULL_FIT_MAX_WEIGHTS);

@@ -6,9 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../arc/types.ts';
-import { convertCheckpoint, memorySink } from '../convert/convert.ts';
-import { bytesSource } from '../convert/source.ts';
-import { PRESETS, synthesize } from '../convert/synth.ts';
+import { convertSynthesizedWithGrad, PRESETS } from '../convert/synth.ts';
 import { demonstrationLoss, fitPuzzleRow, taskExamples, FitError } from './fit.ts';
 import { openFitSessions, releaseFitSessions } from './sessions.ts';
 
@@ -21,18 +19,7 @@ const TASK: Task = {
 
 describe('fitting a puzzle row (tiny preset)', () => {
   it('lowers the demonstration loss in a few steps', async () => {
-    const preset = PRESETS.tiny;
-    const files = synthesize(preset, 1);
-    const sink = memorySink();
-    const total = files.checkpoint.reduce((n, c) => n + c.length, 0);
-    const ckpt = new Uint8Array(total);
-    files.checkpoint.reduce((o, c) => (ckpt.set(c, o), o + c.length), 0);
-    const manifest = await convertCheckpoint({
-      checkpoint: bytesSource(ckpt, 'step_0'),
-      config: { text: files.configYaml, name: 'all_config.yaml' },
-      gridSize: preset.gridSize,
-      grad: true,
-    }, sink);
+    const { manifest, sink } = await convertSynthesizedWithGrad(PRESETS.tiny);
     const s = await openFitSessions(ort, manifest, async (p) => sink.files.get(p)!, { intraOpNumThreads: 1 });
     try {
       const c = manifest.config;

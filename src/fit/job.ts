@@ -122,6 +122,63 @@ export function checkFitRequest(manifest: Manifest, request: FitRequest) {
   return { task, mode, steps, evalEvery, lr, weightLr, optimizer, variants, train, heldOut };
 }
 
+/**
+ * Progress, scoring and best-so-far, shared by both modes (a snapshot S is the rows, plus the
+ * weights in full mode). A step's loss measures the snapshot it started from (the previous
+ * step's); once a snapshot has been scored, the train exact-match count decides, ties going to
+ * the later one (its loss is the most recent and, with a falling curve, lowest).
+ */
+function fitTracker<S>(start: S, o: {
+  steps: number; evalEvery: number; train: FitExample[]; heldOut: FitExample[]; maxBatch: number;
+  control: RunControl; elapsed: () => number; onProgress: (p: FitProgressEvent) => void;
+  /** Exact matches of the examples with a snapshot. */
+  exact: (examples: FitExample[], snap: S, control?: RunControl) => Promise<number>;
+}) {
+  let prev = { snap: start, step: 0 };
+  let byLoss: { snap: S; step: number; loss: number } | undefined;
+  let byScore: { snap: S; step: number; exact: number; heldOut?: number } | undefined;
+  let done = 0;
+  return {
+    /** After each fitting step, with a copy of what it produced. */
+    async step(p: { step: number; steps: number; loss: number; batches: number }, snap: S) {
+      done = p.step;
+      if (!byLoss || p.loss < byLoss.loss) byLoss = { ...prev, loss: p.loss };
+      prev = { snap, step: p.step };
+      const event: FitProgressEvent = {
+        step: p.step, steps: p.steps, loss: p.loss, elapsedMs: 0,
+        trainTotal: o.train.length, heldOutTotal: o.heldOut.length, batches: p.batches, maxBatch: o.maxBatch,
+      };
+      if (p.step % o.evalEvery === 0 || p.step === o.steps) {
+        const exact = await o.exact(o.train, snap, o.control);
+        const held = o.heldOut.length ? await o.exact(o.heldOut, snap, o.control) : undefined;
+        event.trainCorrect = exact;
+        if (held !== undefined) event.heldOutCorrect = held;
+        if (!byScore || exact >= byScore.exact) byScore = { snap, step: p.step, exact, heldOut: held };
+      }
+      event.elapsedMs = o.elapsed();
+      o.onProgress(event);
+    },
+    /** Runs the fit; a cancel after at least one step ends it early (true) instead of throwing. */
+    async run(fit: () => Promise<unknown>): Promise<boolean> {
+      try {
+        await fit();
+        return false;
+      } catch (e) {
+        if (!(e instanceof CancelledError) || done === 0) throw e;
+        return true;
+      }
+    },
+    get done() { return done; },
+    /** The best snapshot and its exact matches (scored now, without the control, if no step was). */
+    async best() {
+      const b = byScore ?? byLoss!;
+      const trainExact = byScore ? byScore.exact : await o.exact(o.train, b.snap);
+      const heldExact = !o.heldOut.length ? undefined : byScore ? byScore.heldOut! : await o.exact(o.heldOut, b.snap);
+      return { snap: b.snap, step: b.step, trainExact, heldExact };
+    },
+  };
+}
+
 export async function runFitJob(
   ort: OrtBinding,
   sessions: FitSessions,
@@ -141,56 +198,26 @@ export async function runFitJob(
 
   await control.checkpoint();
   const lossBefore = await demonstrationLoss(ort, sessions, c, train, init, maxBatch);
-
-  // Best so far. A step's loss measures the row it started from (the previous step's row);
-  // once a row has been scored, the train exact-match count decides (ties: the later row).
-  let prev = { row: Float32Array.from(init), step: 0 };
-  let byLoss: { row: Float32Array; step: number; loss: number } | undefined;
-  let byScore: { row: Float32Array; step: number; exact: number; heldOut?: number; loss: number } | undefined;
-  let done = 0, cancelled = false;
-
-  try {
-    await fitPuzzleRow(ort, sessions, {
-      config: c, examples: train, init, steps, optimizer, lr, maxBatch, control,
-      onProgress: async (p) => {
-        done = p.step;
-        if (!byLoss || p.loss < byLoss.loss) byLoss = { row: prev.row, step: prev.step, loss: p.loss };
-        const row = Float32Array.from(p.row);
-        prev = { row, step: p.step };
-        const event: FitProgressEvent = {
-          step: p.step, steps: p.steps, loss: p.loss, elapsedMs: 0,
-          trainTotal: train.length, heldOutTotal: heldOut.length, batches: p.batches, maxBatch,
-        };
-        if (p.step % evalEvery === 0 || p.step === steps) {
-          const exact = count(await exactMatches(ort, sessions, c, train, row, maxBatch, control));
-          const held = heldOut.length ? count(await exactMatches(ort, sessions, c, heldOut, row, maxBatch, control)) : undefined;
-          event.trainCorrect = exact;
-          if (held !== undefined) event.heldOutCorrect = held;
-          // Ties go to the later row: its loss is the most recent and (with a falling curve) lowest.
-          if (!byScore || exact >= byScore.exact) byScore = { row, step: p.step, exact, heldOut: held, loss: p.loss };
-        }
-        event.elapsedMs = elapsed();
-        onProgress(event);
-      },
-    });
-  } catch (e) {
-    if (!(e instanceof CancelledError) || done === 0) throw e;
-    cancelled = true;
-  }
-  const best = byScore ?? byLoss!;
+  const tracker = fitTracker(Float32Array.from(init), {
+    steps, evalEvery, train, heldOut, maxBatch, control, elapsed, onProgress,
+    exact: async (examples, row, ctl) => count(await exactMatches(ort, sessions, c, examples, row, maxBatch, ctl)),
+  });
+  const cancelled = await tracker.run(() => fitPuzzleRow(ort, sessions, {
+    config: c, examples: train, init, steps, optimizer, lr, maxBatch, control,
+    onProgress: (p) => tracker.step(p, Float32Array.from(p.row)),
+  }));
   // Final figures for the stats, without the control: a cancelled fit still reports honestly.
-  const lossAfter = await demonstrationLoss(ort, sessions, c, train, best.row, maxBatch);
-  const trainExact = byScore ? byScore.exact : count(await exactMatches(ort, sessions, c, train, best.row, maxBatch));
-  const heldExact = !heldOut.length ? undefined : byScore ? byScore.heldOut! : count(await exactMatches(ort, sessions, c, heldOut, best.row, maxBatch));
+  const best = await tracker.best();
+  const lossAfter = await demonstrationLoss(ort, sessions, c, train, best.snap, maxBatch);
   return {
     taskId: task.id,
     model: manifest.name,
     variants,
-    rows: best.row,
+    rows: best.snap,
     stats: {
-      steps: done, variants: variants.length, optimizer, lr, loss_before: lossBefore, loss_after: lossAfter,
-      train_exact: trainExact, train_total: train.length,
-      ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
+      steps: tracker.done, variants: variants.length, optimizer, lr, loss_before: lossBefore, loss_after: lossAfter,
+      train_exact: best.trainExact, train_total: train.length,
+      ...(heldOut.length ? { held_out_exact: best.heldExact, held_out_total: heldOut.length } : {}),
       mode: 'row', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
     },
   };
@@ -231,67 +258,38 @@ export async function runFullFitJob(
   const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
   const base = Object.fromEntries(full.weights.filter((t) => t.trained).map((t) => [t.name, t.data]));
 
-  const exact = async (examples: typeof train, row: Float32Array, weights: Record<string, Float32Array>, ctl?: RunControl) => {
-    const s = await options.openTuned(tunedWeights(c, full.weights, weights));
-    try {
-      return count(await exactMatches(ort, s, c, examples, row, maxBatch, ctl));
-    } finally {
-      await options.releaseTuned(s);
-    }
-  };
-
   await control.checkpoint();
   const lossBefore = await fullDemonstrationLoss(ort, full, c, train, init, {}, maxBatch);
-
-  type Snap = { row: Float32Array; weights: Record<string, Float32Array>; step: number };
-  // Copies: fitFullNetwork updates its arrays in place. Same rules as runFitJob.
-  let prev: Snap = { row: Float32Array.from(init), weights: base, step: 0 };
-  let byLoss: Snap & { loss: number } | undefined;
-  let byScore: Snap & { exact: number; heldOut?: number; loss: number } | undefined;
-  let done = 0, cancelled = false;
-
-  try {
-    await fitFullNetwork(ort, full, {
-      config: c, examples: train, init, steps, lr, weightLr, maxBatch, control,
-      onProgress: async (p) => {
-        done = p.step;
-        if (!byLoss || p.loss < byLoss.loss) byLoss = { ...prev, loss: p.loss };
-        const snap: Snap = { row: Float32Array.from(p.row), weights: copyWeights(p.weights), step: p.step };
-        prev = snap;
-        const event: FitProgressEvent = {
-          step: p.step, steps: p.steps, loss: p.loss, elapsedMs: 0,
-          trainTotal: train.length, heldOutTotal: heldOut.length, batches: p.batches, maxBatch,
-        };
-        if (p.step % evalEvery === 0 || p.step === steps) {
-          const ex = await exact(train, snap.row, snap.weights, control);
-          const held = heldOut.length ? await exact(heldOut, snap.row, snap.weights, control) : undefined;
-          event.trainCorrect = ex;
-          if (held !== undefined) event.heldOutCorrect = held;
-          if (!byScore || ex >= byScore.exact) byScore = { ...snap, exact: ex, heldOut: held, loss: p.loss };
-        }
-        event.elapsedMs = elapsed();
-        onProgress(event);
-      },
-    });
-  } catch (e) {
-    if (!(e instanceof CancelledError) || done === 0) throw e;
-    cancelled = true;
-  }
-  const best = byScore ?? byLoss!;
-  const lossAfter = await fullDemonstrationLoss(ort, full, c, train, best.row, best.weights, maxBatch);
-  const trainExact = byScore ? byScore.exact : await exact(train, best.row, best.weights);
-  const heldExact = !heldOut.length ? undefined : byScore ? byScore.heldOut! : await exact(heldOut, best.row, best.weights);
+  type Snap = { row: Float32Array; weights: Record<string, Float32Array> };
+  const tracker = fitTracker<Snap>({ row: Float32Array.from(init), weights: base }, {
+    steps, evalEvery, train, heldOut, maxBatch, control, elapsed, onProgress,
+    exact: async (examples, snap, ctl) => {
+      const s = await options.openTuned(tunedWeights(c, full.weights, snap.weights));
+      try {
+        return count(await exactMatches(ort, s, c, examples, snap.row, maxBatch, ctl));
+      } finally {
+        await options.releaseTuned(s);
+      }
+    },
+  });
+  // Copies: fitFullNetwork updates its arrays in place.
+  const cancelled = await tracker.run(() => fitFullNetwork(ort, full, {
+    config: c, examples: train, init, steps, lr, weightLr, maxBatch, control,
+    onProgress: (p) => tracker.step(p, { row: Float32Array.from(p.row), weights: copyWeights(p.weights) }),
+  }));
+  const best = await tracker.best();
+  const lossAfter = await fullDemonstrationLoss(ort, full, c, train, best.snap.row, best.snap.weights, maxBatch);
   return {
     taskId: task.id,
     model: manifest.name,
     variants,
-    rows: best.row,
+    rows: best.snap.row,
     // Step 0 (cancel right after the first step with a rising loss) keeps the model's own weights: copy them anyway, the caller owns the result.
-    weights: best.weights === base ? copyWeights(base) : best.weights,
+    weights: best.snap.weights === base ? copyWeights(base) : best.snap.weights,
     stats: {
-      steps: done, variants: variants.length, optimizer: 'adam', lr, weight_lr: weightLr, loss_before: lossBefore, loss_after: lossAfter,
-      train_exact: trainExact, train_total: train.length,
-      ...(heldOut.length ? { held_out_exact: heldExact, held_out_total: heldOut.length } : {}),
+      steps: tracker.done, variants: variants.length, optimizer: 'adam', lr, weight_lr: weightLr, loss_before: lossBefore, loss_after: lossAfter,
+      train_exact: best.trainExact, train_total: train.length,
+      ...(heldOut.length ? { held_out_exact: best.heldExact, held_out_total: heldOut.length } : {}),
       mode: 'full', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
     },
   };
