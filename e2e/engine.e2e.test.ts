@@ -4,7 +4,8 @@
  *  - WASM on the golden model: byte progress, streamed frames, pause / single-step / cancel,
  *    the IndexedDB cache (a second page load requests no model file; a corrupted entry is replaced);
  *  - WebGPU (SwiftShader) vs WASM on the tiny fp32 model: identical grids at every frame;
- *  - a forced WebGPU failure (session creation, device loss) falls back to WASM with a notice.
+ *  - a forced WebGPU failure (session creation, device loss) falls back to WASM with a notice;
+ *  - the device lost in the middle of a fit (tiny model): the fit continues on WASM.
  * Timings are printed for the closing notes.
  */
 import { rmSync } from 'node:fs';
@@ -239,6 +240,106 @@ describe('engine in Chromium', () => {
       expect(out.lost.solvedOn).toBe('wasm');
       expect(out.lost.notices).toContainEqual(expect.objectContaining({ kind: 'backend-fallback', reason: expect.stringContaining('device lost') }));
       expect(out.lost.steps).toBe(1);
+    } finally {
+      await b.close();
+    }
+  });
+
+  // Two demonstrations, both within the tiny model's 6×6 canvas. On SwiftShader (2 busy cores) a WebGPU load takes
+  // about 25 s and opening the fitting graphs there about 30 s more (measured), so each case below is its own test.
+  const fitTask: Task = { ...task, id: 'e2e-fit-lost', train: [...task.train, { input: [[3, 0, 0], [0, 0, 4]], output: [[4, 0, 0], [0, 0, 3]] }] };
+
+  /** Loads the tiny model on WebGPU with the device destroyed after the first fitting step, and fits. */
+  const fitLosingDevice = (page: Page, steps: number, cancelOnRestart: boolean) => page.evaluate(async ({ url, task, steps, cancelOnRestart }) => {
+    const engine = new window.trm.TrmEngine();
+    const notices: Notice[] = [];
+    const t0 = performance.now();
+    const info = await engine.load(url, { backend: 'webgpu', precision: 'fp32', debug: { failWebGpu: 'device-lost-mid-fit' } });
+    engine.on('notice', (n) => { notices.push(n); if (cancelOnRestart && n.kind === 'fit-restarted') void engine.cancel(); });
+    const progress: FitProgressEvent[] = [];
+    const fitted = await engine.fit({ task, steps, evalEvery: 2 }, { onProgress: (p) => progress.push(p) });
+    const solved = cancelOnRestart ? undefined : await engine.solve({ task, testIndex: 0, steps: 1, maxVariants: 1, fitted: { variants: fitted.variants, rows: fitted.rows } });
+    const ms = performance.now() - t0;
+    await engine.dispose();
+    return {
+      loadedOn: info.backend.backend, canFit: info.canFit, notices, progress, stats: fitted.stats, rows: Array.from(fitted.rows), variants: fitted.variants.length,
+      solvedOn: solved?.backend.backend, source: solved?.variants[0].source, grid: solved?.attempts.attempt_1, ms,
+    };
+  }, { url: TINY, task: fitTask, steps, cancelOnRestart });
+
+  test('tiny fp32 model: the WebGPU device lost in the middle of a fit → the fit continues on WASM, and its rows solve there', async () => {
+    const b = await launchBrowser({ webgpu: true });
+    try {
+      const r = await fitLosingDevice(await openHarness(b), 3, false);
+      expect(r.loadedOn).toBe('webgpu');
+      expect(r.canFit).toBe(true);
+      // Step 1 ran on WebGPU, then the device was destroyed: step 2 failed there and the fit went on, on WASM.
+      expect(r.progress.map((p) => p.step)).toEqual([1, 2, 3]);
+      expect(r.progress.map((p) => p.backend)).toEqual(['webgpu', 'wasm', 'wasm']);
+      expect(r.progress.every((p) => Number.isFinite(p.loss))).toBe(true);
+      expect(r.notices).toContainEqual(expect.objectContaining({ kind: 'backend-fallback', from: 'webgpu', to: 'wasm' }));
+      // After one unscored step the best rows are the starting ones (step 1's loss measured them).
+      expect(r.notices).toContainEqual({ kind: 'fit-restarted', reason: expect.stringMatching(/^WebGPU failed mid-fit \(.+\); restarted on WASM after step 1 of 3, from the best rows so far \(step 0's/) });
+      // So the first WASM step starts from those rows with a fresh carry: its loss is the fit's starting loss (measured on WebGPU).
+      expect(Math.abs(r.progress[1].loss - r.stats.loss_before)).toBeLessThan(1e-4);
+      expect(r.stats).toMatchObject({ steps: 3, mode: 'row', train_total: 2 });
+      expect(r.stats.cancelled).toBeUndefined();
+      expect(Number.isFinite(r.stats.loss_after)).toBe(true);
+      expect(r.variants).toBe(1);
+      expect(r.rows).toHaveLength(16);
+      expect(r.rows.every(Number.isFinite)).toBe(true);
+      expect(r.solvedOn).toBe('wasm');
+      expect(r.source).toBe('fitted');
+      expect(r.grid).toBeDefined();
+      console.log(`tiny fit, device lost after step 1 → restarted on WASM: load + 3-step fit + solve ${r.ms.toFixed(0)} ms; `
+        + `loss ${r.progress.map((p) => `${p.loss.toFixed(5)} (${p.backend})`).join(' → ')}; fresh-carry ${r.stats.loss_before.toFixed(5)} → ${r.stats.loss_after.toFixed(5)}`);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('tiny fp32 model: cancel while a fit restarts on WASM ends it with the rows so far', async () => {
+    const b = await launchBrowser({ webgpu: true });
+    try {
+      const c = await fitLosingDevice(await openHarness(b), 50, true);
+      expect(c.notices.map((n) => n.kind)).toEqual(expect.arrayContaining(['backend-fallback', 'fit-restarted']));
+      expect(c.progress[0].backend).toBe('webgpu');
+      // Cancel keeps the best rows so far (not an error), long before step 50.
+      expect(c.stats.cancelled).toBe(true);
+      expect(c.stats.steps).toBeLessThan(50);
+      expect(c.rows).toHaveLength(16);
+      expect(c.rows.every(Number.isFinite)).toBe(true);
+      console.log(`tiny fit cancelled at the restart: ${c.stats.steps} step(s) kept, best step ${c.stats.best_step}`);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('tiny fp32 model: ms per fitting step, WebGPU (SwiftShader) vs WASM', async () => {
+    const b = await launchBrowser({ webgpu: true });
+    try {
+      const page = await openHarness(b);
+      const out = await page.evaluate(async ({ url, task }) => {
+        // Steps 1 and 2 are unscored (evalEvery = steps): step 2 minus step 1 is one fitting step alone.
+        const steps = 3;
+        const timed = async (backend: 'webgpu' | 'wasm') => {
+          const engine = new window.trm.TrmEngine();
+          const t0 = performance.now();
+          await engine.load(url, { backend, precision: 'fp32' });
+          const progress: FitProgressEvent[] = [];
+          await engine.fit({ task, steps, evalEvery: steps }, { onProgress: (p) => progress.push(p) });
+          const totalMs = performance.now() - t0;
+          await engine.dispose();
+          return { backends: progress.map((p) => p.backend), stepMs: progress[1].elapsedMs - progress[0].elapsedMs, losses: progress.map((p) => p.loss), totalMs };
+        };
+        return { gpu: await timed('webgpu'), cpu: await timed('wasm') };
+      }, { url: TINY, task: fitTask });
+      expect(out.gpu.backends).toEqual(['webgpu', 'webgpu', 'webgpu']);
+      expect(out.cpu.backends).toEqual(['wasm', 'wasm', 'wasm']);
+      // Same graphs, same start: the two backends' losses agree.
+      out.gpu.losses.forEach((l, i) => expect(Math.abs(l - out.cpu.losses[i])).toBeLessThan(1e-3));
+      console.log(`tiny fp32 fit (2 demos, row mode): WebGPU (SwiftShader) ${out.gpu.stepMs.toFixed(0)} ms per fitting step, WASM ${out.cpu.stepMs.toFixed(0)} ms; `
+        + `load + 3-step fit ${out.gpu.totalMs.toFixed(0)} / ${out.cpu.totalMs.toFixed(0)} ms`);
     } finally {
       await b.close();
     }

@@ -5,13 +5,15 @@ set -eu
 cd "$(dirname "$0")/../.."
 RUN=${RUN:-models/training/runs/d8s}
 DATA=models/training/runs/data8s/tasks.json
-STEPS=13500
+STEPS=19500
+# The shipped run's --steps was changed on resume (the cosine re-timed); --schedule replays that.
+SCHEDULE=10000@0,14500@2045,13500@3198,19500@13500
 GRID=8
 
 # One input size per task (the generators' default) on an 8×8 canvas.
 node bin/trm.js gen --training "$DATA" --per-family 120 --grid-size "$GRID"
 python3 models/training/train.py --data "$DATA" --run "$RUN" --out "$RUN/final" \
-  --parity-out models/demo-parity --steps "$STEPS" --threads "${THREADS:-1}" \
+  --parity-out models/demo-parity --steps "$STEPS" --schedule "$SCHEDULE" --threads "${THREADS:-1}" \
   --batch 32 --lr 3e-3 --halt-max-steps 4 --H-cycles 3 --pos-encodings learned --eval-every 2000
 node bin/trm.js convert "$RUN/final/step_$STEPS" --config "$RUN/final/all_config.yaml" \
   --identifiers "$RUN/final/identifiers.json" --grid-size "$GRID" --tasks src/arc/demo/demo-tasks.json \
@@ -20,5 +22,5 @@ node bin/trm.js convert "$RUN/final/step_$STEPS" --config "$RUN/final/all_config
 python3 models/training/grad_reference.py --checkpoint "$RUN/final/step_$STEPS" \
   --config "$RUN/final/all_config.yaml" --out models/demo-parity/grad
 # Effect of test-time fitting: held-out tasks never trained on, blank row vs fitted row.
-node bin/trm.js gen --held-out models/training/runs/heldout/heldout.json --exclude "$DATA" --grid-size "$GRID"
-node bin/trm.js fit-bench --model models/demo --tasks models/training/runs/heldout/heldout.json
+node bin/trm.js gen --held-out models/training/runs/heldout/heldout.json --per-family 5 --exclude "$DATA" --grid-size "$GRID"
+node bin/trm.js fit-bench --model models/demo --tasks models/training/runs/heldout/heldout.json --families learned --per-family 5 --variants 2

@@ -173,10 +173,33 @@ class Ema:
         return ema_model.eval()
 
 
+def parse_schedule(text, steps):
+    """`--schedule TOTAL@STEP,…` → [(STEP, TOTAL)], sorted; the last TOTAL must be --steps."""
+    points = []
+    for item in filter(None, (x.strip() for x in text.split(','))):
+        total, _, at = item.partition('@')
+        if not (total.isdigit() and at.isdigit()):
+            raise SystemExit(f'--schedule: "{item}" is not TOTAL@STEP (e.g. 11000@0,13500@3198)')
+        points.append((int(at), int(total)))
+    points.sort()
+    if points and points[-1][1] != steps:
+        raise SystemExit(f'--schedule ends at {points[-1][1]} steps but --steps is {steps}')
+    return points
+
+
+def total_steps_at(step, args):
+    """The schedule's length in force at `step`: --steps, or what --schedule says it was then."""
+    total = args.steps
+    for at, n in parse_schedule(args.schedule, args.steps):
+        if at <= step:
+            total = n
+    return total
+
+
 def lr_at(step, args):
     if step < args.warmup:
         return (step + 1) / args.warmup
-    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    progress = min(1.0, (step - args.warmup) / max(1, total_steps_at(step, args) - args.warmup))
     return args.lr_min_ratio + (1 - args.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -413,9 +436,11 @@ def write_parity(out_dir, model, ds, count=3):
 
 # ----------------------------------------------------------------------------- main
 
-# Settings that may change between a run and its resumption. All but `steps` leave what is learned
-# unchanged; a new `steps` re-times the rest of the cosine schedule (to fit a run into the time left).
-RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes', 'export_current', 'steps')
+# Settings that may change between a run and its resumption. All but `steps` and `schedule` leave
+# what is learned unchanged; a new `steps` re-times the rest of the cosine schedule (to fit a run
+# into the time left), and `schedule` replays such re-timings in a run from scratch.
+RESUMABLE_CHANGES = ('out', 'parity_out', 'threads', 'log_every', 'eval_every', 'save_minutes', 'export_current', 'steps',
+                     'schedule')
 
 
 def run_identity(args):
@@ -431,6 +456,9 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--steps', type=int, default=4000, help='optimizer steps (one ACT supervision step each)')
+    p.add_argument('--schedule', default='',
+                   help='TOTAL@STEP,…: from STEP on the cosine schedule runs to TOTAL steps, as if --steps had been '
+                        'changed to TOTAL when resuming at STEP; replays a resumed run\'s re-timings from scratch')
     p.add_argument('--batch', type=int, default=32)
     p.add_argument('--hidden', type=int, default=64)
     p.add_argument('--heads', type=int, default=4)
@@ -465,6 +493,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    parse_schedule(args.schedule, args.steps)  # a bad --schedule fails before any work
     out_dir = args.out or os.path.join(args.run, 'final')
     os.makedirs(args.run, exist_ok=True)
     torch.set_num_threads(args.threads)

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { heldOutSuite } from '../arc/generators/index.ts';
+import { FAMILIES, heldOutSuite } from '../arc/generators/index.ts';
 import { OptionsError } from '../convert/errors.ts';
 import { runFitBench, type TaskResult } from './fit-bench.ts';
 
@@ -20,6 +20,7 @@ describe('trm fit-bench', () => {
   it('refuses held-out tasks without solutions, and more than 8 variants', async () => {
     await expect(runFitBench(['--tasks', tasksFile, '--steps', '1', '--out', dir])).rejects.toThrow(OptionsError);
     await expect(runFitBench(['--tasks', tasksFile, '--variants', '9', '--out', dir])).rejects.toThrow(/--variants must be 1\.\.8/);
+    await expect(runFitBench(['--tasks', tasksFile, '--families', 'recolor,nosuch', '--out', dir])).rejects.toThrow(/--families: unknown family "nosuch"/);
   });
 
   it('scores blank vs fitted and writes JSON + Markdown', async () => {
@@ -45,5 +46,18 @@ describe('trm fit-bench', () => {
     expect(r.fitted.msPerStep).toBeGreaterThan(0);
     expect(Number.isFinite(r.fitted.lossFirst) && Number.isFinite(r.fitted.lossLast)).toBe(true);
     expect(readFileSync(join(out, json.replace(/json$/, 'md')), 'utf8')).toMatch(/\| \*\*all\*\* \| 1 \|/);
+  }, 120_000);
+
+  it('--families learned benches only the families whose demo tasks the model solves with its own rows', async () => {
+    const out = join(dir, 'learned');
+    expect(await runFitBench(['--families', 'learned', '--per-family', '1', '--steps', '1', '--variants', '1', '--no-full', '--out', out])).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith('-fit.json'))!;
+    const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as { families: string[]; demoScores: Record<string, number>; results: TaskResult[] };
+    const learned = Object.keys(report.demoScores).filter((f) => report.demoScores[f] > 0);
+    expect(Object.keys(report.demoScores).sort()).toEqual(FAMILIES.map((f) => f.name).sort());
+    expect(learned.length).toBeGreaterThan(0);
+    expect(report.families).toEqual(learned);
+    expect(report.results.map((r) => r.family)).toEqual(learned);
+    expect(readFileSync(join(out, json.replace(/json$/, 'md')), 'utf8')).toMatch(/Families: those the model learned/);
   }, 120_000);
 });

@@ -45,8 +45,11 @@ export interface LoadOptions {
   precision?: PrecisionPreference;
   /** Re-fetch manifest.json even when a cached copy exists (files stay cached by sha256). */
   revalidate?: boolean;
-  /** Test hooks: make WebGPU fail on purpose to exercise the WASM fallback. */
-  debug?: { failWebGpu?: 'session' | 'device-lost' };
+  /**
+   * Test hooks: make WebGPU fail on purpose to exercise the WASM fallback. 'device-lost-mid-fit'
+   * destroys the device after the first fitting step that ran on WebGPU (a fit then restarts on WASM).
+   */
+  debug?: { failWebGpu?: 'session' | 'device-lost' | 'device-lost-mid-fit' };
 }
 
 /** Byte progress of a load; `fromCache` bytes were read from IndexedDB, not the network. */
@@ -254,6 +257,8 @@ export type Notice =
   | { kind: 'cache-unavailable'; reason: string }
   | { kind: 'cache-repaired'; file: string }
   | { kind: 'solve-restarted'; reason: string }
+  /** A fit failed on WebGPU and continues on WASM (from its best rows so far, or from scratch); the reason says which. */
+  | { kind: 'fit-restarted'; reason: string }
   /** Fitting runs on another backend than solving (the gradient graph failed on WebGPU). */
   | { kind: 'fit-backend'; backend: BackendName; reason: string };
 

@@ -10,7 +10,7 @@ import { ResilientStore } from '../model/cache.ts';
 import { ModelSource } from '../model/loader.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { demonstrationLoss, type FitSessions } from '../fit/fit.ts';
-import { checkFitRequest, DEFAULT_FIT_MAX_BATCH, initialRow, runFitJob, runFullFitJob } from '../fit/job.ts';
+import { checkFitRequest, DEFAULT_FIT_MAX_BATCH, initialRow, runFitJob, runFullFitJob, type FitCheckpoint } from '../fit/job.ts';
 import { estimateFullFit, fullDemonstrationLoss, fullFitMemory, modelWeights, openFitFullSessions, tunedWeights, type FitFullSessions } from '../fit/fit-full.ts';
 import { buildGraphsWithWeights, type NamedWeight, type TrmWeights } from '../convert/graphs.ts';
 import { openFitSessions, releaseFitSessions } from '../fit/sessions.ts';
@@ -18,7 +18,7 @@ import { chooseBackend, fallbackChoice, probePlatform } from './backend.ts';
 import { RunController } from './control.ts';
 import { CancelledError, DeviceLostError, InvalidRequestError, ModelMismatchError, NoModelLoadedError, serializeError, SessionCreateError } from './errors.ts';
 import type {
-  BackendChoice, BackendName, FitCost, FitRequest, FittedRows, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent,
+  BackendChoice, BackendName, FitCost, FitProgressEvent, FitRequest, FittedRows, LoadOptions, ModelInfo, Notice, Probe, ReplyValues, Request, RequestType, SolveRequest, SolveResult, WorkerEvent,
 } from './protocol.ts';
 import type { TrmSessions } from './recursion.ts';
 import { openSessions, releaseSessions } from './sessions.ts';
@@ -390,30 +390,74 @@ async function fit(id: number, req: FitRequest, queuedAt: number): Promise<Fitte
   const control = new RunController(false, (state) => post({ type: 'state', state }));
   running = control;
   post({ type: 'state', state: control.state });
+  // The last step's checkpoint (best rows, weights in full mode), and when it was taken.
+  let last: { c: FitCheckpoint; at: number; pausedMs: number } | undefined;
+  const onCheckpoint = (c: FitCheckpoint) => { last = { c, at: performance.now(), pausedMs: control.pausedMs }; };
+  /** One run of the fit on whatever backend the fit sessions open on; `from` continues a failed run. */
+  const attempt = async (mode: 'row' | 'full', from?: FitCheckpoint): Promise<{ backend: BackendName; result: Promise<FittedRows> }> => {
+    const f = mode === 'full' ? await fitFullOf(l) : await fitOf(l);
+    // A continued fit handles a cancel itself (it keeps the best rows so far).
+    if (!from) await control.checkpoint();
+    const lose = f.backend === 'webgpu' && l.options.debug?.failWebGpu === 'device-lost-mid-fit' ? await loseDeviceLater() : undefined;
+    const onProgress = (progress: FitProgressEvent) => {
+      post({ type: 'fit-progress', id, progress: { ...progress, backend: f.backend } });
+      lose?.(); // debug: after the first step has run on WebGPU
+    };
+    const m = l.source.manifest;
+    const result = mode === 'full'
+      ? runFullFitJob(ort, (f as FitFullState).sessions, m, req, control, onProgress, {
+        init: f.init, from, onCheckpoint,
+        openTuned: (w) => openTunedOn(m.config, w, f.backend),
+        releaseTuned: (s) => release(s),
+      })
+      : runFitJob(ort, (f as FitState).sessions, m, req, control, onProgress, { init: f.init, from, onCheckpoint });
+    return { backend: f.backend, result };
+  };
   try {
     // Bad fields and oversized grids are refused before the sessions are opened.
-    const checked = checkFitRequest(l.source.manifest, req);
-    if (checked.mode === 'full') {
-      const f = await fitFullOf(l);
-      await control.checkpoint();
-      const c = l.source.manifest.config;
-      return await runFullFitJob(ort, f.sessions, l.source.manifest, req, control,
-        (progress) => post({ type: 'fit-progress', id, progress: { ...progress, backend: f.backend } }), {
-          init: f.init,
-          openTuned: (w) => openTunedOn(c, w, f.backend),
-          releaseTuned: (s) => release(s),
-        });
+    const { mode, steps } = checkFitRequest(l.source.manifest, req);
+    let backend: BackendName | undefined;
+    try {
+      const a = await attempt(mode);
+      backend = a.backend;
+      return await a.result;
+    } catch (e) {
+      // Only a fit that ran on WebGPU moves to WASM; an error there (or on WASM already) is the fit's own.
+      if (e instanceof CancelledError || backend !== 'webgpu') throw e;
+      const why = gpuLost ? `device lost: ${gpuLost}` : (e as Error).message;
+      const t = performance.now();
+      await fallBack(l, why);
+      // The steps done so far are kept. Time from the last one to the failure counts, pauses do not; reopening
+      // sessions (the fallback) does not, as the first run's opening does not.
+      const from = last && { ...last.c, elapsedMs: last.c.elapsedMs + (t - last.at) - (control.pausedMs - last.pausedMs) };
+      notice({
+        kind: 'fit-restarted',
+        reason: `WebGPU failed mid-fit (${why}); restarted on WASM ` + (from
+          ? `after step ${from.step} of ${steps}, from the best ${mode === 'full' ? 'rows and weights' : 'rows'} so far (step ${from.bestStep}'s; Adam state reset)`
+          : 'from scratch (no step had finished)'),
+      });
+      return await (await attempt(mode, from)).result;
     }
-    l.fit ??= openFit(l);
-    l.fit.catch(() => { if (loaded === l) l.fit = undefined; }); // a failed open is retried next time
-    const f = await l.fit;
-    await control.checkpoint();
-    return await runFitJob(ort, f.sessions, l.source.manifest, req, control,
-      (progress) => post({ type: 'fit-progress', id, progress: { ...progress, backend: f.backend } }), { init: f.init });
   } finally {
     running = undefined;
     post({ type: 'state', state: 'idle' });
   }
+}
+
+function fitOf(l: Loaded): Promise<FitState> {
+  l.fit ??= openFit(l);
+  l.fit.catch(() => { if (loaded === l) l.fit = undefined; }); // a failed open is retried next time
+  return l.fit;
+}
+
+/**
+ * debug.failWebGpu 'device-lost-mid-fit': destroys the real WebGPU device once, when first called
+ * (after the first fitting step on WebGPU), so the next step fails as a lost device does.
+ */
+async function loseDeviceLater(): Promise<() => void> {
+  const device = (await ort.env.webgpu.device) as unknown as { destroy(): void };
+  let done = false;
+  return () => { if (!done) { done = true; device.destroy(); } };
 }
 
 /** The sessions' weights with the fitted ones in place (graph layout → TrmWeights). */

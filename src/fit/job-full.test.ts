@@ -20,7 +20,7 @@ import { releaseSessions } from '../engine/sessions.ts';
 import { solveTestInput } from '../engine/solve.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { estimateFullFit, openFitFullSessions, openTunedSessions, tunedWeights, type FitFullSessions } from './fit-full.ts';
-import { runFullFitJob } from './job.ts';
+import { runFullFitJob, type FitCheckpoint } from './job.ts';
 
 const MODEL = resolve(import.meta.dirname, '../../models/demo');
 const read = async (p: string) => new Uint8Array(await readFile(join(MODEL, p)));
@@ -108,6 +108,30 @@ describe.skipIf(!hasFull)('runFullFitJob on models/demo (onnxruntime-node)', () 
     expect(tuned.variants[0].source).toBe('fitted');
     // Were the weights ignored, both runs would be bit for bit the same.
     expect(tuned.predictions[0].q).not.toBe(own.predictions[0].q);
+  });
+
+  it('a whole-network fit that fails mid-way continues from its checkpoint\'s rows and weights', async () => {
+    const steps = 4;
+    let cp: FitCheckpoint | undefined;
+    await expect(runFullFitJob(ort, s, manifest, { task: TASK, mode: 'full', steps, evalEvery: 2 }, new RunController(),
+      (p) => { if (p.step === 3) throw new Error('backend failed'); }, { ...jobOptions, onCheckpoint: (c) => { cp = c; } })).rejects.toThrow('backend failed');
+    // Step 2 was scored: it is the checkpoint's snapshot, weights and all, and they moved from the model's own.
+    expect(cp).toMatchObject({ step: 2, bestStep: 2 });
+    const trained = s.weights.filter((t) => t.trained);
+    expect(Object.keys(cp!.weights!).sort()).toEqual(trained.map((t) => t.name).sort());
+    expect(trained.some((t) => cp!.weights![t.name].some((v, k) => v !== t.data[k]))).toBe(true);
+
+    const before = trained.map((t) => Float32Array.from(t.data));
+    const rest: FitProgressEvent[] = [];
+    const r = await runFullFitJob(ort, s, manifest, { task: TASK, mode: 'full', steps, evalEvery: 2 }, new RunController(), (p) => rest.push(p), { ...jobOptions, from: cp });
+    expect(rest.map((e) => e.step)).toEqual([3, 4]);
+    expect(r.stats).toMatchObject({ steps, mode: 'full', loss_before: cp!.lossBefore });
+    expect(r.stats.best_step).toBeGreaterThanOrEqual(2);
+    if (r.stats.best_step === 2) expect(r.weights).toEqual(cp!.weights);
+    // Continuing never writes into the sessions' own weights (the model stays as loaded).
+    trained.forEach((t, i) => expect(t.data).toEqual(before[i]));
+    await expect(runFullFitJob(ort, s, manifest, { task: TASK, mode: 'full', steps }, new RunController(), () => {}, { ...jobOptions, from: { ...cp!, weights: undefined } }))
+      .rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'from.weights' } });
   });
 
   it('cancel after 2 steps keeps the best network so far; sign-SGD and models without fit_full.onnx are refused', async () => {

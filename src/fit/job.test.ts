@@ -18,7 +18,7 @@ import { solveTestInput } from '../engine/solve.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import type { FitSessions } from './fit.ts';
-import { runFitJob } from './job.ts';
+import { runFitJob, type FitCheckpoint } from './job.ts';
 import { openFitSessions, releaseFitSessions } from './sessions.ts';
 
 const MODEL = resolve(import.meta.dirname, '../../models/demo');
@@ -89,6 +89,42 @@ describe('runFitJob on models/demo (onnxruntime-node)', () => {
     const early = new RunController();
     early.cancel();
     await expect(runFitJob(ort, s, manifest, { task: TASK, steps: 5 }, early, () => {}, { readFile: read })).rejects.toThrow(CancelledError);
+  });
+
+  it('a fit that fails mid-way continues from its checkpoint (best rows, step numbers, loss_before, time); cancel there keeps them', async () => {
+    const W = manifest.config.puzzle_emb_ndim, steps = 8;
+    let cp: FitCheckpoint | undefined;
+    const first: FitProgressEvent[] = [];
+    // A backend failing during step 5 (the worker's WebGPU case): the last checkpoint is step 4's, scored.
+    await expect(runFitJob(ort, s, manifest, { task: TASK, steps, evalEvery: 4 }, new RunController(),
+      (p) => { first.push(p); if (p.step === 5) throw new Error('backend failed'); }, { readFile: read, onCheckpoint: (c) => { cp = c; } })).rejects.toThrow('backend failed');
+    expect(first.map((e) => e.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(cp).toMatchObject({ step: 4, bestStep: 4 });
+    expect(cp!.rows.length).toBe(W);
+    expect(cp!.elapsedMs).toBeGreaterThanOrEqual(first[3].elapsedMs);
+
+    const rest: FitProgressEvent[] = [];
+    const r = await runFitJob(ort, s, manifest, { task: TASK, steps, evalEvery: 4 }, new RunController(), (p) => rest.push(p), { readFile: read, from: cp });
+    expect(rest.map((e) => e.step)).toEqual([5, 6, 7, 8]);
+    expect(rest.every((e) => e.steps === steps && Number.isFinite(e.loss) && e.elapsedMs >= cp!.elapsedMs)).toBe(true);
+    expect(rest.filter((e) => e.trainCorrect !== undefined).map((e) => e.step)).toEqual([8]);
+    expect(r.stats).toMatchObject({ steps, loss_before: cp!.lossBefore });
+    expect(r.stats.ms).toBeGreaterThan(cp!.elapsedMs);
+    // The continued fit starts at step 4's rows: they are the result unless a later step did as well.
+    expect(r.stats.best_step).toBeGreaterThanOrEqual(4);
+    if (r.stats.best_step === 4) expect(r.rows).toEqual(cp!.rows);
+
+    // Cancelled before its first step: the checkpoint's rows come back, scored, no new step.
+    const cancelled = new RunController();
+    cancelled.cancel();
+    const none: FitProgressEvent[] = [];
+    const c = await runFitJob(ort, s, manifest, { task: TASK, steps, evalEvery: 4 }, cancelled, (p) => none.push(p), { readFile: read, from: cp });
+    expect(none).toEqual([]);
+    expect(c.stats).toMatchObject({ cancelled: true, steps: 4, best_step: 4, train_exact: first[3].trainCorrect, loss_before: cp!.lossBefore });
+    expect(c.rows).toEqual(cp!.rows);
+
+    await expect(runFitJob(ort, s, manifest, { task: TASK, steps: 3 }, new RunController(), () => {}, { from: cp }))
+      .rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'from.step' } });
   });
 
   it('refuses grids larger than the canvas, naming the field, and bad requests by field', async () => {

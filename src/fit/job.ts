@@ -27,6 +27,30 @@ export interface FitJobOptions {
   init?: Float32Array;
   readFile?: (path: string) => Promise<Uint8Array>;
   maxBatch?: number;
+  /** After every step: where a restart would continue from (the worker keeps the last one in case WebGPU fails). */
+  onCheckpoint?: (c: FitCheckpoint) => void;
+  /**
+   * Continue a fit that stopped after `from.step` steps (its backend failed): start at its best
+   * snapshot, run the remaining steps numbered from.step + 1 .. steps, and report loss_before,
+   * elapsed time and best_step across both runs. Adam's moments start afresh (they are not kept).
+   */
+  from?: FitCheckpoint;
+}
+
+/** A fit's state after a step, enough to continue it on another backend (FitJobOptions.from). */
+export interface FitCheckpoint {
+  /** Steps completed. */
+  step: number;
+  /** The best snapshot so far (what a cancel now would return), [K, W] … */
+  rows: Float32Array;
+  /** … with its weights in mode 'full'. */
+  weights?: Record<string, Float32Array>;
+  /** The step that produced that snapshot (0 = the starting rows). */
+  bestStep: number;
+  /** Fresh-carry loss of the starting rows, before the first step. */
+  lossBefore: number;
+  /** Paused time left out. */
+  elapsedMs: number;
 }
 
 const count = (a: boolean[]) => a.filter(Boolean).length;
@@ -133,11 +157,16 @@ function fitTracker<S>(start: S, o: {
   control: RunControl; elapsed: () => number; onProgress: (p: FitProgressEvent) => void;
   /** Exact matches of the examples with a snapshot. */
   exact: (examples: FitExample[], snap: S, control?: RunControl) => Promise<number>;
+  /** A continued fit (FitJobOptions.from): `start` came from step `startStep`, `stepsDone` steps ran before. */
+  startStep?: number;
+  stepsDone?: number;
+  onCheckpoint?: (best: { snap: S; step: number }, done: number) => void;
 }) {
-  let prev = { snap: start, step: 0 };
+  const first = { snap: start, step: o.startStep ?? 0 };
+  let prev = first;
   let byLoss: { snap: S; step: number; loss: number } | undefined;
   let byScore: { snap: S; step: number; exact: number; heldOut?: number } | undefined;
-  let done = 0;
+  let done = o.stepsDone ?? 0;
   return {
     /** After each fitting step, with a copy of what it produced. */
     async step(p: { step: number; steps: number; loss: number; batches: number }, snap: S) {
@@ -157,8 +186,9 @@ function fitTracker<S>(start: S, o: {
       }
       event.elapsedMs = o.elapsed();
       o.onProgress(event);
+      o.onCheckpoint?.(byScore ?? byLoss ?? first, done);
     },
-    /** Runs the fit; a cancel after at least one step ends it early (true) instead of throwing. */
+    /** Runs the fit; a cancel after at least one step (of this run or the one it continues) ends it early (true) instead of throwing. */
     async run(fit: () => Promise<unknown>): Promise<boolean> {
       try {
         await fit();
@@ -171,7 +201,8 @@ function fitTracker<S>(start: S, o: {
     get done() { return done; },
     /** The best snapshot and its exact matches (scored now, without the control, if no step was). */
     async best() {
-      const b = byScore ?? byLoss!;
+      // The start alone: a continued fit cancelled before its first step.
+      const b = byScore ?? byLoss ?? first;
       const trainExact = byScore ? byScore.exact : await o.exact(o.train, b.snap);
       const heldExact = !o.heldOut.length ? undefined : byScore ? byScore.heldOut! : await o.exact(o.heldOut, b.snap);
       return { snap: b.snap, step: b.step, trainExact, heldExact };
@@ -193,18 +224,24 @@ export async function runFitJob(
   const { task, mode, steps, evalEvery, lr, optimizer, variants, train, heldOut } = checkFitRequest(manifest, request);
   if (mode !== 'row') throw new InvalidRequestError('fit: runFitJob fits rows only; whole-network requests go to runFullFitJob', { field: 'mode' });
   const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
-  const init = await startingRows(manifest, options, train);
-  const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
+  const from = checkFrom(options.from, steps);
+  const init = await startingRows(manifest, from ? { init: from.rows } : options, train);
+  const pausedAtStart = control.pausedMs ?? 0;
+  const elapsed = () => (from?.elapsedMs ?? 0) + performance.now() - t0 - ((control.pausedMs ?? 0) - (from ? pausedAtStart : 0));
 
-  await control.checkpoint();
-  const lossBefore = await demonstrationLoss(ort, sessions, c, train, init, maxBatch);
+  // A continued fit has its starting loss; its cancel is handled by tracker.run (best rows kept).
+  if (!from) await control.checkpoint();
+  const lossBefore = from ? from.lossBefore : await demonstrationLoss(ort, sessions, c, train, init, maxBatch);
   const tracker = fitTracker(Float32Array.from(init), {
     steps, evalEvery, train, heldOut, maxBatch, control, elapsed, onProgress,
     exact: async (examples, row, ctl) => count(await exactMatches(ort, sessions, c, examples, row, maxBatch, ctl)),
+    startStep: from?.bestStep, stepsDone: from?.step,
+    onCheckpoint: options.onCheckpoint && ((b, done) => options.onCheckpoint!({ step: done, rows: b.snap, bestStep: b.step, lossBefore, elapsedMs: elapsed() })),
   });
+  const offset = from?.step ?? 0;
   const cancelled = await tracker.run(() => fitPuzzleRow(ort, sessions, {
-    config: c, examples: train, init, steps, optimizer, lr, maxBatch, control,
-    onProgress: (p) => tracker.step(p, Float32Array.from(p.row)),
+    config: c, examples: train, init, steps: steps - offset, optimizer, lr, maxBatch, control,
+    onProgress: (p) => tracker.step({ ...p, step: p.step + offset, steps }, Float32Array.from(p.row)),
   }));
   // Final figures for the stats, without the control: a cancelled fit still reports honestly.
   const best = await tracker.best();
@@ -221,6 +258,15 @@ export async function runFitJob(
       mode: 'row', ms: elapsed(), best_step: best.step, ...(cancelled ? { cancelled: true } : {}),
     },
   };
+}
+
+/** options.from, checked against the request. All steps done is allowed: the run failed while scoring, which is all that is left. */
+function checkFrom(from: FitCheckpoint | undefined, steps: number): FitCheckpoint | undefined {
+  if (!from) return undefined;
+  if (!Number.isInteger(from.step) || from.step < 0 || from.step > steps) {
+    throw new InvalidRequestError(`fit: a continued fit must have 0..${steps} steps done, got ${JSON.stringify(from.step)}`, { field: 'from.step' });
+  }
+  return from;
 }
 
 export interface FullFitJobOptions extends FitJobOptions {
@@ -254,15 +300,22 @@ export async function runFullFitJob(
   const { task, mode, steps, evalEvery, lr, weightLr, variants, train, heldOut } = checkFitRequest(manifest, request);
   if (mode !== 'full') throw new InvalidRequestError('fit: runFullFitJob is for mode "full"', { field: 'mode' });
   const maxBatch = options.maxBatch ?? DEFAULT_FIT_MAX_BATCH;
-  const init = await startingRows(manifest, options, train);
-  const elapsed = () => performance.now() - t0 - (control.pausedMs ?? 0);
+  const from = checkFrom(options.from, steps);
+  if (from && !from.weights) throw new InvalidRequestError('fit: a continued whole-network fit needs the checkpoint\'s weights', { field: 'from.weights' });
+  const init = await startingRows(manifest, from ? { init: from.rows } : options, train);
+  const pausedAtStart = control.pausedMs ?? 0;
+  const elapsed = () => (from?.elapsedMs ?? 0) + performance.now() - t0 - ((control.pausedMs ?? 0) - (from ? pausedAtStart : 0));
+  // A continued fit starts from the checkpoint's weights: fitFullNetwork and the scoring read them from full.weights.
+  if (from) full = { ...full, weights: full.weights.map((t) => (t.trained ? { ...t, data: from.weights![t.name] ?? t.data } : t)) };
   const base = Object.fromEntries(full.weights.filter((t) => t.trained).map((t) => [t.name, t.data]));
 
-  await control.checkpoint();
-  const lossBefore = await fullDemonstrationLoss(ort, full, c, train, init, {}, maxBatch);
+  if (!from) await control.checkpoint();
+  const lossBefore = from ? from.lossBefore : await fullDemonstrationLoss(ort, full, c, train, init, {}, maxBatch);
   type Snap = { row: Float32Array; weights: Record<string, Float32Array> };
   const tracker = fitTracker<Snap>({ row: Float32Array.from(init), weights: base }, {
     steps, evalEvery, train, heldOut, maxBatch, control, elapsed, onProgress,
+    startStep: from?.bestStep, stepsDone: from?.step,
+    onCheckpoint: options.onCheckpoint && ((b, done) => options.onCheckpoint!({ step: done, rows: b.snap.row, weights: b.snap.weights, bestStep: b.step, lossBefore, elapsedMs: elapsed() })),
     exact: async (examples, snap, ctl) => {
       const s = await options.openTuned(tunedWeights(c, full.weights, snap.weights));
       try {
@@ -272,10 +325,11 @@ export async function runFullFitJob(
       }
     },
   });
+  const offset = from?.step ?? 0;
   // Copies: fitFullNetwork updates its arrays in place.
   const cancelled = await tracker.run(() => fitFullNetwork(ort, full, {
-    config: c, examples: train, init, steps, lr, weightLr, maxBatch, control,
-    onProgress: (p) => tracker.step(p, { row: Float32Array.from(p.row), weights: copyWeights(p.weights) }),
+    config: c, examples: train, init, steps: steps - offset, lr, weightLr, maxBatch, control,
+    onProgress: (p) => tracker.step({ ...p, step: p.step + offset, steps }, { row: Float32Array.from(p.row), weights: copyWeights(p.weights) }),
   }));
   const best = await tracker.best();
   const lossAfter = await fullDemonstrationLoss(ort, full, c, train, best.snap.row, best.snap.weights, maxBatch);
