@@ -16,17 +16,14 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train as T  # noqa: E402
-from model import IGNORE_LABEL, TRM, TRMConfig  # noqa: E402
+from model import IGNORE_LABEL, TRM  # noqa: E402
 
 
 def main(argv=None):
     args = T.parse_args(argv)
     torch.set_num_threads(args.threads)
     ds = T.Dataset(args.data, args.demo_variants, args.gen_variants, args.seed)
-    cfg = TRMConfig(hidden_size=args.hidden, num_heads=args.heads, expansion=args.expansion, L_layers=args.L_layers,
-                    H_cycles=args.H_cycles, L_cycles=args.L_cycles, halt_max_steps=args.halt_max_steps,
-                    halt_exploration_prob=args.halt_exploration, puzzle_emb_len=args.puzzle_emb_len,
-                    num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size, pos_encodings=args.pos_encodings)
+    cfg = T.model_config(args, ds)
     model = TRM(cfg)
     state = torch.load(os.path.join(args.run, 'state.pt'))
     model.load_state_dict(state['model'])

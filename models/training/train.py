@@ -12,6 +12,7 @@ See README.md for the whole pipeline.
 """
 import argparse
 import copy
+import functools
 import json
 import math
 import os
@@ -173,6 +174,7 @@ class Ema:
         return ema_model.eval()
 
 
+@functools.lru_cache(maxsize=None)  # lr_at asks every step; the text never changes within a run
 def parse_schedule(text, steps):
     """`--schedule TOTAL@STEP,…` → [(STEP, TOTAL)], sorted; the last TOTAL must be --steps."""
     points = []
@@ -184,7 +186,7 @@ def parse_schedule(text, steps):
     points.sort()
     if points and points[-1][1] != steps:
         raise SystemExit(f'--schedule ends at {points[-1][1]} steps but --steps is {steps}')
-    return points
+    return tuple(points)
 
 
 def total_steps_at(step, args):
@@ -491,6 +493,15 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def model_config(args, ds):
+    """The TRM the flags describe, sized for the dataset's puzzle rows and canvas."""
+    return TRMConfig(hidden_size=args.hidden, num_heads=args.heads, expansion=args.expansion, L_layers=args.L_layers,
+                     H_cycles=args.H_cycles, L_cycles=args.L_cycles, halt_max_steps=args.halt_max_steps,
+                     halt_exploration_prob=args.halt_exploration, puzzle_emb_len=args.puzzle_emb_len,
+                     num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size,
+                     pos_encodings=args.pos_encodings)
+
+
 def main(argv=None):
     args = parse_args(argv)
     parse_schedule(args.schedule, args.steps)  # a bad --schedule fails before any work
@@ -506,11 +517,7 @@ def main(argv=None):
         log_file.flush()
 
     ds = Dataset(args.data, args.demo_variants, args.gen_variants, args.seed)
-    cfg = TRMConfig(hidden_size=args.hidden, num_heads=args.heads, expansion=args.expansion, L_layers=args.L_layers,
-                    H_cycles=args.H_cycles, L_cycles=args.L_cycles, halt_max_steps=args.halt_max_steps,
-                    halt_exploration_prob=args.halt_exploration, puzzle_emb_len=args.puzzle_emb_len,
-                    num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size,
-                    pos_encodings=args.pos_encodings)
+    cfg = model_config(args, ds)
     model = TRM(cfg)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
