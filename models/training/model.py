@@ -35,6 +35,9 @@ class TRMConfig:
     rms_norm_eps: float = 1e-5
     # 'rope' (upstream's ARC setting) or 'learned': an absolute position table added to the input.
     pos_encodings: str = 'rope'
+    # With learned positions: 'random' (upstream) or 'grid', a 2-D sine/cosine start for the table
+    # (row features in one half, column features in the other) that the training then adjusts.
+    pos_init: str = 'random'
 
     @property
     def seq_len(self):
@@ -188,6 +191,23 @@ class ReasoningModule(nn.Module):
         return h
 
 
+def grid_positions(grid_size, dim):
+    """[grid_size², dim] sin/cos features of the row (first half) and column (second half).
+
+    Why: a flip or rotation maps row r to a row the network must find; with Fourier features of r
+    such maps are linear in the features (cos ω(c−r) = cos ωc·cos ωr + sin ωc·sin ωr), whereas a
+    random table has to discover the grid's geometry first. Scaled to the random init's norm (≈1).
+    """
+    half = dim // 2
+    freqs = math.pi * torch.arange(1, half // 2 + 1, dtype=torch.float32) / (half // 2)
+    idx = torch.arange(grid_size, dtype=torch.float32)
+    feats = torch.cat((torch.sin(idx[:, None] * freqs), torch.cos(idx[:, None] * freqs)), dim=1)  # [G, half]
+    rows = feats[:, None, :].expand(grid_size, grid_size, half)
+    cols = feats[None, :, :].expand(grid_size, grid_size, half)
+    table = torch.cat((rows, cols), dim=2).reshape(grid_size * grid_size, 2 * half)
+    return F.pad(table, (0, dim - 2 * half)) / math.sqrt(half)
+
+
 class TRMInner(nn.Module):
     """One ACT step. Registration order reproduces upstream's state-dict key order."""
 
@@ -206,6 +226,11 @@ class TRMInner(nn.Module):
             self.rotary_emb = Rotary(D // cfg.num_heads, cfg.puzzle_emb_len + cfg.seq_len, cfg.rope_theta)
         elif cfg.pos_encodings == 'learned':
             self.embed_pos = CastedEmbedding(cfg.puzzle_emb_len + cfg.seq_len, D, init_std=1.0 / self.embed_scale)
+            if cfg.pos_init == 'grid':
+                with torch.no_grad():
+                    self.embed_pos.embedding_weight[cfg.puzzle_emb_len:] = grid_positions(cfg.grid_size, D)
+            elif cfg.pos_init != 'random':
+                raise ValueError(f'pos_init {cfg.pos_init!r}: expected random or grid')
         else:
             raise ValueError(f'pos_encodings {cfg.pos_encodings!r}: expected rope or learned')
         self.L_level = ReasoningModule(cfg)

@@ -473,6 +473,8 @@ def parse_args(argv=None):
     p.add_argument('--puzzle-emb-len', type=int, default=2)
     p.add_argument('--pos-encodings', choices=['rope', 'learned'], default='rope',
                    help="upstream's two position schemes: rotary (its ARC setting) or a learned absolute table")
+    p.add_argument('--pos-init', choices=['random', 'grid'], default='random',
+                   help="learned positions' start: upstream's random table or 2-D sine/cosine row/column features")
     p.add_argument('--demo-variants', type=int, default=8, help='augmented variants (puzzle rows) per demo task')
     p.add_argument('--gen-variants', type=int, default=1, help='random variants per generated task')
     p.add_argument('--demo-fraction', type=float, default=0.5, help='share of fresh examples drawn from demo tasks')
@@ -499,7 +501,7 @@ def model_config(args, ds):
                      H_cycles=args.H_cycles, L_cycles=args.L_cycles, halt_max_steps=args.halt_max_steps,
                      halt_exploration_prob=args.halt_exploration, puzzle_emb_len=args.puzzle_emb_len,
                      num_puzzle_identifiers=len(ds.identifiers), grid_size=ds.grid_size,
-                     pos_encodings=args.pos_encodings)
+                     pos_encodings=args.pos_encodings, pos_init=args.pos_init)
 
 
 def main(argv=None):
