@@ -194,9 +194,10 @@ class ReasoningModule(nn.Module):
 def grid_positions(grid_size, dim):
     """[grid_size², dim] sin/cos features of the row (first half) and column (second half).
 
-    Why: a flip or rotation maps row r to a row the network must find; with Fourier features of r
-    such maps are linear in the features (cos ω(c−r) = cos ωc·cos ωr + sin ωc·sin ωr), whereas a
-    random table has to discover the grid's geometry first. Scaled to the random init's norm (≈1).
+    Why: the table starts knowing the grid's geometry instead of discovering it, and a reflection
+    about row c is linear in such features (cos ω(2c−r) = cos 2ωc·cos ωr + sin 2ωc·sin ωr). The
+    shipped demo run used it; flips still were not learned at hidden 64 (models/training/README.md).
+    Scaled to the random init's norm (≈1).
     """
     half = dim // 2
     freqs = math.pi * torch.arange(1, half // 2 + 1, dtype=torch.float32) / (half // 2)
