@@ -34,10 +34,15 @@ test('conference mode cycles through demo tasks with the recursion animated, and
   const t0 = Date.now();
   while ([...framesByTask.values()].filter((n) => n > 0).length < 2) {
     if (Date.now() - t0 > 180_000) throw new Error(`conference mode did not reach a second task: ${JSON.stringify([...framesByTask])}`);
-    const [phase, task, shown] = await Promise.all(['data-phase', 'data-task', 'data-frames-shown'].map((a) => view.getAttribute(a)));
-    if (phase === 'error') throw new Error(await view.innerText());
-    if (task) framesByTask.set(task, Math.max(framesByTask.get(task) ?? 0, Number(shown)));
-    if (Number(shown) > 0) captions.add(await view.locator('.conference-caption').innerText());
+    // One read of the attributes and the caption together: read apart, the view can move on to the
+    // next task ("starting…") between them.
+    const { phase, task, shown, caption } = await view.evaluate((el) => ({
+      phase: el.getAttribute('data-phase'), task: el.getAttribute('data-task'), shown: Number(el.getAttribute('data-frames-shown')),
+      caption: (el.querySelector('.conference-caption') as HTMLElement | null)?.innerText ?? '',
+    }));
+    if (phase === 'error') throw new Error(caption);
+    if (task) framesByTask.set(task, Math.max(framesByTask.get(task) ?? 0, shown));
+    if (shown > 0) captions.add(caption);
     await page.waitForTimeout(100);
   }
   const tasks = [...framesByTask.keys()];
