@@ -201,8 +201,8 @@ def grid_positions(grid_size, dim):
     """
     half = dim // 2
     freqs = math.pi * torch.arange(1, half // 2 + 1, dtype=torch.float32) / (half // 2)
-    idx = torch.arange(grid_size, dtype=torch.float32)
-    feats = torch.cat((torch.sin(idx[:, None] * freqs), torch.cos(idx[:, None] * freqs)), dim=1)  # [G, half]
+    angles = torch.arange(grid_size, dtype=torch.float32)[:, None] * freqs
+    feats = torch.cat((torch.sin(angles), torch.cos(angles)), dim=1)  # [G, half]
     rows = feats[:, None, :].expand(grid_size, grid_size, half)
     cols = feats[None, :, :].expand(grid_size, grid_size, half)
     table = torch.cat((rows, cols), dim=2).reshape(grid_size * grid_size, 2 * half)
