@@ -4,6 +4,8 @@
  * upstream model's outputs. Everything (dimensions, cycles, prefix, steps,
  * batch) is derived from the fixture, so any directory in the same format
  * works: TRM_GOLDEN_DIR=/path/to/fixture npm run test:golden
+ * Without it: upstream's own fixture (RoPE) and trm-learned-h32 (learned positions,
+ * written by src/convert/fixtures/make_fixture.py --pos-encodings learned).
  */
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,9 @@ import { writeModelDir } from '../convert/node-sink.ts';
 import { expectFramesMatch, f32, i32, runActSteps } from './golden-compare.ts';
 import { loadModelDir, tableRows } from './node-runtime.ts';
 
-const FIXTURE = resolve(process.env.TRM_GOLDEN_DIR ?? resolve(import.meta.dirname, '../convert/fixtures/trm-upstream-h64'));
+const FIXTURES = process.env.TRM_GOLDEN_DIR
+  ? [resolve(process.env.TRM_GOLDEN_DIR)]
+  : ['trm-upstream-h64', 'trm-learned-h32'].map((n) => resolve(import.meta.dirname, '../convert/fixtures', n));
 const FIXTURE_FILES = new Set(['all_config.yaml', 'expected.json', 'inputs.bin', 'puzzle_ids.bin', 'logits_first.bin', 'logits_last.bin']);
 
 interface Expected {
@@ -28,7 +32,7 @@ interface Expected {
   steps: { argmax: number[][]; q_halt: number[]; q_continue: number[] }[];
 }
 
-describe(`golden fixture ${FIXTURE}`, async () => {
+for (const FIXTURE of FIXTURES) describe(`golden fixture ${FIXTURE}`, async () => {
   const expected = JSON.parse(await readFile(join(FIXTURE, 'expected.json'), 'utf8')) as Expected;
   // The checkpoint is the one zip in the directory, whatever its name (step_0, step_723914, …).
   const candidates = (await readdir(FIXTURE)).filter((n) => !FIXTURE_FILES.has(n));
