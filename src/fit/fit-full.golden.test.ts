@@ -1,10 +1,11 @@
 /**
  * fit_full.onnx (whole-network fine-tuning) with real onnxruntime-node:
- *  1. golden fixture: d loss / d weight matches central finite differences of
- *     the forward computation (the first H_cycles − 1 cycles with the model's
- *     weights, then the last H-cycle through embed/block/readout graphs rebuilt
- *     with the perturbed weight) on the largest coordinates of lm_head, a qkv,
- *     an MLP weight and the token embedding;
+ *  1. golden fixtures (upstream's, RoPE; trm-learned-h32, learned positions):
+ *     d loss / d weight matches central finite differences of the forward
+ *     computation (the first H_cycles − 1 cycles with the model's weights, then
+ *     the last H-cycle through embed/block/readout graphs rebuilt with the
+ *     perturbed weight) on the largest coordinates of lm_head, a qkv, an MLP
+ *     weight, the token embedding and (learned positions) the position table;
  *  2. weights fed as inputs give the same ACT step as forward graphs rebuilt
  *     with those weights (and not the model's own: the feed is not ignored);
  *  3. demo model, one held-out task: 20 full-mode steps lower the loss more
@@ -30,7 +31,11 @@ import { demonstrationLoss, fitPuzzleRow, taskExamples } from './fit.ts';
 import { fitFullNetwork, fullDemonstrationLoss, modelWeights, openFitFullSessions, openTunedSessions, tunedWeights, type FitFullSessions } from './fit-full.ts';
 import { openFitSessions, releaseFitSessions } from './sessions.ts';
 
-const FIXTURE = resolve(import.meta.dirname, '../convert/fixtures/trm-upstream-h64');
+// Per fixture: its checkpoint file and the weights whose largest coordinates are checked (how many each).
+const FIXTURES = [
+  { name: 'trm-upstream-h64', checkpoint: 'step_0', coords: [['lm_head', 2], ['L1_qkv', 2], ['L0_gate_up', 2], ['L1_down', 1], ['embed_tokens', 1]] },
+  { name: 'trm-learned-h32', checkpoint: 'step_1234', coords: [['lm_head', 1], ['L1_qkv', 1], ['L0_gate_up', 1], ['embed_tokens', 1], ['embed_pos', 3]] },
+] as const;
 const DEMO = resolve(import.meta.dirname, '../../models/demo');
 const OPTS: InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
 
@@ -73,12 +78,13 @@ async function forwardStep(c: ModelConfig, early: TrmSessions, last: TrmSessions
 
 const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-describe('fit_full.onnx on the golden fixture', () => {
+for (const fixture of FIXTURES) describe(`fit_full.onnx on the golden fixture ${fixture.name}`, () => {
+  const FIXTURE = resolve(import.meta.dirname, '../convert/fixtures', fixture.name);
   const out = mkdtemp(join(tmpdir(), 'trm-fitfull-'));
   afterAll(async () => rm(await out, { recursive: true, force: true }));
 
   it('d loss / d weight matches finite differences; fed weights equal rebuilt graphs', async () => {
-    const src = await fileSource(join(FIXTURE, 'step_0'));
+    const src = await fileSource(join(FIXTURE, fixture.checkpoint));
     const dir = join(await out, 'model');
     await writeModelDir(dir, false, async (sink) => convertCheckpoint({
       checkpoint: src,
@@ -122,8 +128,8 @@ describe('fit_full.onnx on the golden fixture', () => {
         return referenceLoss(f.logits, f.qHalt, tokensArr, B, N, V);
       };
       const lines: string[] = [];
-      // Two coordinates of the three the brief names, one of the down projection and of the token table (Gather's one-hot rule).
-      for (const [name, coords] of [['lm_head', 2], ['L1_qkv', 2], ['L0_gate_up', 2], ['L1_down', 1], ['embed_tokens', 1]] as const) {
+      // The token table checks Gather's one-hot rule; the position table, the learned-position Add.
+      for (const [name, coords] of fixture.coords) {
         const d = r[`d_${name}`].data as Float32Array;
         expect(d.length).toBe(trained.find((t) => t.name === name)!.data.length);
         for (const k of [...d.keys()].sort((a, b) => Math.abs(d[b]) - Math.abs(d[a])).slice(0, coords)) {
