@@ -196,7 +196,8 @@ def grid_positions(grid_size, dim):
 
     Why: the table starts knowing the grid's geometry instead of discovering it, and a reflection
     about row c is linear in such features (cos ω(2c−r) = cos 2ωc·cos ωr + sin 2ωc·sin ωr). The
-    shipped demo run used it; flips still were not learned at hidden 64 (models/training/README.md).
+    previous demo model (run d8g) used it; flips still were not learned at hidden 64
+    (models/training/README.md).
     Scaled to the random init's norm (≈1).
     """
     half = dim // 2

@@ -2,13 +2,31 @@
  * Test support shared by the golden tests: compares the engine's per-ACT-step frames with a
  * reference run (upstream's fixture, or the torch model the demo was trained as).
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { fileSource } from '../convert/node-source.ts';
 import type { NodeModel } from './node-runtime.ts';
 import { runRecursion, type BatchFrame } from './recursion.ts';
 import { releaseSessions } from './sessions.ts';
 
 export const f32 = (b: Buffer) => new Float32Array(Uint8Array.from(b).buffer);
 export const i32 = (b: Buffer) => new Int32Array(Uint8Array.from(b).buffer);
+
+const FIXTURE_FILES = new Set(['all_config.yaml', 'expected.json', 'inputs.bin', 'puzzle_ids.bin', 'logits_first.bin', 'logits_last.bin']);
+
+/** A golden fixture's checkpoint: the one zip in the directory, whatever its name (step_0, step_723914, …). */
+export async function fixtureCheckpoint(dir: string): Promise<string | undefined> {
+  const isZip = async (n: string) => {
+    if (FIXTURE_FILES.has(n) || !(await stat(join(dir, n))).isFile()) return false;
+    const f = await fileSource(join(dir, n));
+    const head = f.size >= 4 ? await f.read(0, 4) : new Uint8Array(0);
+    await f.close();
+    return head.length === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4;
+  };
+  const names = await readdir(dir);
+  return (await Promise.all(names.map(async (n) => ((await isZip(n)) ? n : undefined)))).find(Boolean);
+}
 
 /** Top-2 logit gap of one cell: below the tolerance, float32 reordering may flip the argmax. */
 function gap(logits: Float32Array, cell: number, vocab: number) {

@@ -7,20 +7,19 @@
  * Without it: upstream's own fixture (RoPE) and trm-learned-h32 (learned positions,
  * written by src/convert/fixtures/make_fixture.py --pos-encodings learned).
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../convert/convert.ts';
 import { fileSource } from '../convert/node-source.ts';
 import { writeModelDir } from '../convert/node-sink.ts';
-import { expectFramesMatch, f32, i32, runActSteps } from './golden-compare.ts';
+import { expectFramesMatch, f32, fixtureCheckpoint, i32, runActSteps } from './golden-compare.ts';
 import { loadModelDir, tableRows } from './node-runtime.ts';
 
 const FIXTURES = process.env.TRM_GOLDEN_DIR
   ? [resolve(process.env.TRM_GOLDEN_DIR)]
   : ['trm-upstream-h64', 'trm-learned-h32'].map((n) => resolve(import.meta.dirname, '../convert/fixtures', n));
-const FIXTURE_FILES = new Set(['all_config.yaml', 'expected.json', 'inputs.bin', 'puzzle_ids.bin', 'logits_first.bin', 'logits_last.bin']);
 
 interface Expected {
   batch: number;
@@ -34,16 +33,7 @@ interface Expected {
 
 for (const FIXTURE of FIXTURES) describe(`golden fixture ${FIXTURE}`, async () => {
   const expected = JSON.parse(await readFile(join(FIXTURE, 'expected.json'), 'utf8')) as Expected;
-  // The checkpoint is the one zip in the directory, whatever its name (step_0, step_723914, …).
-  const candidates = (await readdir(FIXTURE)).filter((n) => !FIXTURE_FILES.has(n));
-  const isZip = async (n: string) => {
-    if (!(await stat(join(FIXTURE, n))).isFile()) return false;
-    const f = await fileSource(join(FIXTURE, n));
-    const head = f.size >= 4 ? await f.read(0, 4) : new Uint8Array(0);
-    await f.close();
-    return head.length === 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4;
-  };
-  const ckptName = (await Promise.all(candidates.map(async (n) => ((await isZip(n)) ? n : undefined)))).find(Boolean);
+  const ckptName = await fixtureCheckpoint(FIXTURE);
   const out = await mkdtemp(join(tmpdir(), 'trm-golden-'));
   afterAll(() => rm(out, { recursive: true, force: true }));
 

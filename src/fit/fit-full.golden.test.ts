@@ -23,6 +23,7 @@ import { buildFitFullGraph } from '../convert/graphs.ts';
 import { fileSource } from '../convert/node-source.ts';
 import { writeModelDir } from '../convert/node-sink.ts';
 import { gaussian } from '../convert/synth.ts';
+import { fixtureCheckpoint } from '../engine/golden-compare.ts';
 import { loadModelDir, readManifest, tableRows } from '../engine/node-runtime.ts';
 import { releaseSessions } from '../engine/sessions.ts';
 import type { TrmSessions } from '../engine/recursion.ts';
@@ -31,10 +32,10 @@ import { demonstrationLoss, fitPuzzleRow, taskExamples } from './fit.ts';
 import { fitFullNetwork, fullDemonstrationLoss, modelWeights, openFitFullSessions, openTunedSessions, tunedWeights, type FitFullSessions } from './fit-full.ts';
 import { openFitSessions, releaseFitSessions } from './sessions.ts';
 
-// Per fixture: its checkpoint file and the weights whose largest coordinates are checked (how many each).
+// Per fixture: the weights whose largest coordinates are checked (how many each).
 const FIXTURES = [
-  { name: 'trm-upstream-h64', checkpoint: 'step_0', coords: [['lm_head', 2], ['L1_qkv', 2], ['L0_gate_up', 2], ['L1_down', 1], ['embed_tokens', 1]] },
-  { name: 'trm-learned-h32', checkpoint: 'step_1234', coords: [['lm_head', 1], ['L1_qkv', 1], ['L0_gate_up', 1], ['embed_tokens', 1], ['embed_pos', 3]] },
+  { name: 'trm-upstream-h64', coords: [['lm_head', 2], ['L1_qkv', 2], ['L0_gate_up', 2], ['L1_down', 1], ['embed_tokens', 1]] },
+  { name: 'trm-learned-h32', coords: [['lm_head', 1], ['L1_qkv', 1], ['L0_gate_up', 1], ['embed_tokens', 1], ['embed_pos', 3]] },
 ] as const;
 const DEMO = resolve(import.meta.dirname, '../../models/demo');
 const OPTS: InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
@@ -84,7 +85,9 @@ for (const fixture of FIXTURES) describe(`fit_full.onnx on the golden fixture ${
   afterAll(async () => rm(await out, { recursive: true, force: true }));
 
   it('d loss / d weight matches finite differences; fed weights equal rebuilt graphs', async () => {
-    const src = await fileSource(join(FIXTURE, fixture.checkpoint));
+    const checkpoint = await fixtureCheckpoint(FIXTURE);
+    expect(checkpoint, `no checkpoint file in ${FIXTURE}`).toBeDefined();
+    const src = await fileSource(join(FIXTURE, checkpoint!));
     const dir = join(await out, 'model');
     await writeModelDir(dir, false, async (sink) => convertCheckpoint({
       checkpoint: src,
