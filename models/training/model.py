@@ -108,11 +108,19 @@ class PuzzleEmbedding(nn.Module):
         return self.local_weights
 
     @torch.no_grad()
-    def sign_sgd_step(self, lr, weight_decay):
+    def sign_sgd_step(self, lr, weight_decay, distributed=False):
         if self.local_weights is None or self.local_weights.grad is None:
             return
-        ids, inverse = self.local_ids.unique(return_inverse=True)
-        grad = torch.zeros(len(ids), self.weights.shape[1]).index_add_(0, inverse, self.local_weights.grad)
+        if distributed:  # every worker's rows, summed like upstream's all-gather (CastedSparseEmbeddingSignSGD_Distributed)
+            grad = torch.zeros_like(self.weights).index_add_(0, self.local_ids, self.local_weights.grad)
+            used = torch.zeros(len(self.weights)).index_add_(0, self.local_ids, torch.ones(len(self.local_ids)))
+            torch.distributed.all_reduce(grad)
+            torch.distributed.all_reduce(used)
+            ids = used.nonzero().squeeze(1)
+            grad = grad[ids]
+        else:
+            ids, inverse = self.local_ids.unique(return_inverse=True)
+            grad = torch.zeros(len(ids), self.weights.shape[1]).index_add_(0, inverse, self.local_weights.grad)
         rows = self.weights[ids]
         rows.mul_(1.0 - lr * weight_decay).add_(torch.sign(grad), alpha=-lr)
         self.weights[ids] = rows

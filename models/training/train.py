@@ -17,12 +17,15 @@ import json
 import math
 import os
 import signal
+import socket
 import sys
 import time
 from collections import OrderedDict, defaultdict
 
 import numpy as np
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -228,10 +231,22 @@ def sample_examples(ds, count, rng, demo_fraction):
     return torch.from_numpy(np.where(from_demo, demo, gen))
 
 
+def average_gradients(model, workers):
+    """Data parallelism: every worker steps with the mean gradient of the whole batch (one all-reduce)."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= workers
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset: offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
 def train_step(model, carry, ds, rng, args, optimizer, step):
     inner = model.inner
     cfg = inner.cfg
-    B = args.batch
+    B = args.batch // args.workers  # this worker's share of the batch
     # Halted rows start a fresh example from the initial state.
     fresh = carry.halted
     carry.example = torch.where(fresh, sample_examples(ds, B, rng, args.demo_fraction), carry.example)
@@ -271,8 +286,10 @@ def train_step(model, carry, ds, rng, args, optimizer, step):
         group['lr'] = args.lr * scale
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if args.workers > 1:
+        average_gradients(model, args.workers)
     optimizer.step()
-    inner.puzzle_emb.sign_sgd_step(args.puzzle_lr * scale, args.puzzle_weight_decay)
+    inner.puzzle_emb.sign_sgd_step(args.puzzle_lr * scale, args.puzzle_weight_decay, distributed=args.workers > 1)
 
     done = carry.halted
     return dict(loss=float(loss), lm=float(lm_loss) / B, q=float(q_loss) / B,
@@ -461,7 +478,9 @@ def parse_args(argv=None):
     p.add_argument('--schedule', default='',
                    help='TOTAL@STEP,…: from STEP on the cosine schedule runs to TOTAL steps, as if --steps had been '
                         'changed to TOTAL when resuming at STEP; replays a resumed run\'s re-timings from scratch')
-    p.add_argument('--batch', type=int, default=32)
+    p.add_argument('--batch', type=int, default=32, help='examples per optimizer step, split over --workers')
+    p.add_argument('--workers', type=int, default=1,
+                   help='data-parallel processes (one per core); each runs --threads threads on batch/workers examples')
     p.add_argument('--hidden', type=int, default=64)
     p.add_argument('--heads', type=int, default=4)
     p.add_argument('--expansion', type=float, default=4)
@@ -507,16 +526,44 @@ def model_config(args, ds):
 def main(argv=None):
     args = parse_args(argv)
     parse_schedule(args.schedule, args.steps)  # a bad --schedule fails before any work
+    if args.batch % args.workers:
+        raise SystemExit(f'--batch {args.batch} does not split evenly over --workers {args.workers}')
+    if args.workers == 1 or args.export_current:
+        return train(args, 0)
+    # One process per worker (gloo on this host). The parent only forwards SIGTERM/SIGINT so that every
+    # worker saves the same step before it stops.
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context('spawn')
+    codes = ctx.Array('i', args.workers)
+    procs = mp.start_processes(_worker, args=(args, port, codes), nprocs=args.workers, join=False, start_method='spawn')
+    forward = lambda sig, _frame: [os.kill(pr.pid, sig) for pr in procs.processes if pr.is_alive()]
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while not procs.join():
+        pass
+    return max(codes)
+
+
+def _worker(rank, args, port, codes):
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=args.workers)
+    codes[rank] = train(args, rank)
+
+
+def train(args, rank):
+    """The training loop of one worker; rank 0 logs, evaluates and exports."""
     out_dir = args.out or os.path.join(args.run, 'final')
     os.makedirs(args.run, exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    log_file = open(os.path.join(args.run, 'log.txt'), 'a')
+    log_file = open(os.path.join(args.run, 'log.txt'), 'a') if rank == 0 else None
 
     def log(msg):
-        print(msg, flush=True)
-        log_file.write(msg + '\n')
-        log_file.flush()
+        if log_file:
+            print(msg, flush=True)
+            log_file.write(msg + '\n')
+            log_file.flush()
 
     ds = Dataset(args.data, args.demo_variants, args.gen_variants, args.seed)
     cfg = model_config(args, ds)
@@ -524,10 +571,14 @@ def main(argv=None):
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
     ema = Ema(model, args.ema)
-    carry = Carry(model.inner, args.batch, cfg.seq_len)
-    rng = np.random.RandomState(args.seed + 1)
+    carry = Carry(model.inner, args.batch // args.workers, cfg.seq_len)
+    # Same initial weights on every worker; each draws its own examples and halting exploration.
+    rng = np.random.RandomState(args.seed + 1 + 1000 * rank)
+    if rank:
+        torch.manual_seed(args.seed + 1000 * rank)
     step, elapsed = 0, 0.0
     state_path = os.path.join(args.run, 'state.pt')
+    own_path = os.path.join(args.run, f'state.rank{rank}.pt') if rank else state_path
     if os.path.exists(state_path):
         s = torch.load(state_path)
         # Settings added to this script after the state was saved count as their defaults.
@@ -538,10 +589,13 @@ def main(argv=None):
         model.load_state_dict(s['model'])
         optimizer.load_state_dict(s['optimizer'])
         ema.shadow = s['ema']
+        step, elapsed = s['step'], s['elapsed']
+        if rank:  # the other workers keep their own carry and random streams
+            s = torch.load(own_path)
+            assert s['step'] == step, f'{own_path} is at step {s["step"]}, {state_path} at {step}'
         carry.load(s['carry'])
         rng.set_state(s['numpy_rng'])
         torch.set_rng_state(s['torch_rng'])
-        step, elapsed = s['step'], s['elapsed']
         log(f'resumed {state_path} at step {step} ({elapsed / 60:.1f} min trained)')
     else:
         log(f'data {args.data}: {len(ds.identifiers) - 1} puzzle rows, {len(ds.inputs)} examples '
@@ -551,12 +605,13 @@ def main(argv=None):
             f'halt_max_steps={cfg.halt_max_steps}, {sum(p.numel() for p in model.parameters())} weights')
 
     def save_state():
-        tmp = state_path + '.tmp'
-        torch.save(dict(args=run_identity(args),
-                        model=model.state_dict(), optimizer=optimizer.state_dict(), ema=ema.shadow,
-                        carry=carry.state(), numpy_rng=rng.get_state(), torch_rng=torch.get_rng_state(),
-                        step=step, elapsed=elapsed), tmp)
-        os.replace(tmp, state_path)
+        tmp = own_path + '.tmp'
+        own = dict(carry=carry.state(), numpy_rng=rng.get_state(), torch_rng=torch.get_rng_state(), step=step)
+        if rank == 0:
+            own.update(args=run_identity(args), model=model.state_dict(), optimizer=optimizer.state_dict(),
+                       ema=ema.shadow, elapsed=elapsed)
+        torch.save(own, tmp)
+        os.replace(tmp, own_path)
 
     if args.export_current:
         if step == 0:
@@ -569,11 +624,21 @@ def main(argv=None):
 
     window = defaultdict(float)
     last_save = time.time()
-    while step < args.steps and not stop['now']:
+    stopping = False  # with several workers, only what they agreed on at the last step (a signal may come mid-step)
+    while step < args.steps and not stopping:
         t0 = time.time()
         m = train_step(model, carry, ds, rng, args, optimizer, step)
         ema.update(model, step)
         step += 1
+        save_due = time.time() - last_save > args.save_minutes * 60
+        if args.workers > 1:  # agree on stopping and saving; sum the metrics of the whole batch
+            keys = sorted(m)
+            v = torch.tensor([float(stop['now']), float(save_due and rank == 0)] + [m[k] for k in keys], dtype=torch.float64)
+            dist.all_reduce(v)
+            stopping, save_due = bool(v[0] > 0), bool(v[1] > 0)
+            m = {k: float(x) / (args.workers if k in ('loss', 'lm', 'q', 'cell') else 1) for k, x in zip(keys, v[2:])}
+        else:
+            stopping = stop['now']
         elapsed += time.time() - t0
         for k, v in m.items():
             window[k] += v
@@ -586,18 +651,19 @@ def main(argv=None):
                 f"| halts at {window['halt_steps'] / max(1, window['halted']):.1f} "
                 f"| {rate:.2f} s/step | ETA {(args.steps - step) * rate / 60:.1f} min")
             window = defaultdict(float)
-        if step % args.eval_every == 0 and step < args.steps:
+        if step % args.eval_every == 0 and step < args.steps and rank == 0:
             r = evaluate(ema.copy_of(model), ds)
             log(f"eval step {step}: demo pass@1 {r['pass1']:.3f} pass@2 {r['pass2']:.3f} "
                 f"({len(r['solved_pass2'])}/{r['tasks']} tasks) | exact by ACT step {r['per_step_exact']}")
-        if time.time() - last_save > args.save_minutes * 60:
+        if save_due:
             save_state()
             last_save = time.time()
     save_state()
     if step < args.steps:
         log(f'stopped at step {step}; run the same command again to resume')
         return 1
-
+    if rank:
+        return 0
     return export(args, ema.copy_of(model), ds, cfg, step, elapsed, out_dir, log)
 
 
