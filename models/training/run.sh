@@ -3,7 +3,7 @@
 # Resumable: run it again after an interruption and training continues where it stopped.
 set -eu
 cd "$(dirname "$0")/../.."
-RUN=${RUN:-models/training/runs/d8p}
+RUN=${RUN:-models/training/runs/d8f25}
 DATA=models/training/runs/data8s/tasks.json
 STEPS=17000
 GRID=8
@@ -18,7 +18,8 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 node bin/trm.js gen --training "$DATA" --per-family 120 --grid-size "$GRID"
 $PYTHON models/training/train.py --data "$DATA" --run "$RUN" --out "$RUN/final" \
   --parity-out models/demo-parity --steps "$STEPS" --threads 1 --workers 2 \
-  --batch 64 --lr 3e-3 --halt-max-steps 4 --H-cycles 3 --pos-encodings rope --eval-every 4000
+  --batch 64 --lr 3e-3 --halt-max-steps 4 --H-cycles 3 --pos-encodings rope --eval-every 4000 \
+  --demo-fraction 0.25
 node bin/trm.js convert "$RUN/final/step_$STEPS" --config "$RUN/final/all_config.yaml" \
   --identifiers "$RUN/final/identifiers.json" --grid-size "$GRID" --tasks src/arc/demo/demo-tasks.json \
   --precision fp32,fp16,q8 --grad --name trm-studio-demo --out models/demo --force
