@@ -3,9 +3,9 @@
 # Resumable: run it again after an interruption and training continues where it stopped.
 set -eu
 cd "$(dirname "$0")/../.."
-RUN=${RUN:-models/training/runs/d8f25}
+RUN=${RUN:-models/training/runs/d8f25L}
 DATA=models/training/runs/data8s/tasks.json
-STEPS=17000
+STEPS=21000
 GRID=8
 # Debian's torch (a pyenv or venv python3 earlier on PATH usually lacks it). Two data-parallel workers
 # with one BLAS thread each: one process gains nothing from a second thread on these small matrices,
