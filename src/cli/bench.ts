@@ -14,6 +14,7 @@ import type { Precision } from '../model/manifest.ts';
 import { readManifest } from '../engine/node-runtime.ts';
 import { randomInputs } from './precision.ts';
 import { parsePrecisions, positiveInt } from './convert.ts';
+import { freshBase } from './results.ts';
 import { probeBrowser, runBrowserCases, startHarness, timeToFirstFrame } from '../../bench/browser.ts';
 import { defaultModels, prepareModel } from '../../bench/models.ts';
 import { runNodeJob } from '../../bench/node.ts';
@@ -151,7 +152,7 @@ export async function runBench(args: string[]): Promise<number> {
     targets,
   };
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${date}-${machine}`);
+  const base = freshBase(outDir, `${date}-${machine}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 1)}\n`);
   writeFileSync(`${base}.md`, `${md}\n`);
   console.log(md);

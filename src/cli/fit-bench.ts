@@ -4,8 +4,9 @@
  * does for a task without rows), then K rows fitted on the demonstrations, one per augmented
  * variant (`trm fit --variants K`'s loop, in process), and pass@K voting over them; with graphs.gradFull also the whole-network mode (through
  * the `trm fit --mode full` / `trm eval --overlay` commands). Writes
- * bench/results/<date>-fit.{json,md}. `--families learned` keeps the families the model solves on its
- * demo tasks (the population issue 9 is judged on). `--tune` instead sweeps steps × lr on one task per family.
+ * bench/results/<date>-fit.{json,md} (numbered -2, -3, … rather than replacing a same-day result).
+ * `--families learned` keeps the families the model solves on its demo tasks (the population issue 9
+ * is judged on). `--tune` instead sweeps steps × lr on one task per family.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +31,7 @@ import type { Manifest, Variant } from '../model/manifest.ts';
 import { loadVariants } from '../model/puzzles.ts';
 import { positiveInt } from './convert.ts';
 import { taskFamily } from './eval.ts';
+import { freshBase } from './results.ts';
 import { meanRow, readTaskSources } from './fit.ts';
 import { DEFAULT_EXCLUDE, trainingInputs } from './gen.ts';
 
@@ -257,9 +259,10 @@ export async function runFitBench(args: string[]): Promise<number> {
       const md = [`# Fitting steps × lr on held-out tasks — ${date}`, '', `Model \`${model}\`; ${tasks.length} tasks (${perFamily} per family), ${source}. ` +
         'Cells: pass@2 after fitting (mean last-step loss per demonstration, mean fitting seconds). Adam, onnxruntime-node, 1 thread; ' + machine + '.', '', ...lines, ''].join('\n');
       console.log(`\n${md}`);
-      await writeFile(join(outDir, `${date}-fit-tune.json`), JSON.stringify({ date, model, source, machine, grid, results: tune }, null, 1));
-      await writeFile(join(outDir, `${date}-fit-tune.md`), md);
-      console.log(`wrote ${join(outDir, `${date}-fit-tune.{json,md}`)}`);
+      const base = freshBase(outDir, `${date}-fit-tune`);
+      await writeFile(`${base}.json`, JSON.stringify({ date, model, source, machine, grid, results: tune }, null, 1));
+      await writeFile(`${base}.md`, md);
+      console.log(`wrote ${base}.{json,md}`);
       return 0;
     }
 
@@ -283,9 +286,10 @@ export async function runFitBench(args: string[]): Promise<number> {
     const report = { date, model, source, steps, lr: lr ?? null, weightLr: weightLr ?? null, K, machine, seconds: totalSeconds, families, familySpec, demoScores, results };
     const md = markdown(report);
     console.log(`\n${md}`);
-    await writeFile(join(outDir, `${date}-fit.json`), JSON.stringify(report, null, 1));
-    await writeFile(join(outDir, `${date}-fit.md`), md);
-    console.log(`wrote ${join(outDir, `${date}-fit.{json,md}`)}`);
+    const base = freshBase(outDir, `${date}-fit`);
+    await writeFile(`${base}.json`, JSON.stringify(report, null, 1));
+    await writeFile(`${base}.md`, md);
+    console.log(`wrote ${base}.{json,md}`);
     return 0;
   } finally {
     await releaseFitSessions(s);
